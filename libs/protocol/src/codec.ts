@@ -1,0 +1,368 @@
+import { asyncfl } from './generated/asyncfl.js';
+import { ProtocolDecodeError, InvalidFieldError, UnsafeIntegerError } from './errors';
+import { float16BitsToFloat32, float32ToFloat16Bits } from './float16';
+import { SCHEMA_VERSION } from './schema';
+import { shapeSize } from './tensors';
+
+const pb = asyncfl.v1;
+
+/** How a tensor's values travel. `float32` is exact; the others trade precision for bytes. */
+export type TensorEncoding = 'float32' | 'float16' | 'int8' | 'topk';
+
+const ENCODING_TO_WIRE: Record<TensorEncoding, asyncfl.v1.Encoding> = {
+  float32: pb.Encoding.ENCODING_FLOAT32,
+  float16: pb.Encoding.ENCODING_FLOAT16,
+  int8: pb.Encoding.ENCODING_INT8,
+  topk: pb.Encoding.ENCODING_TOPK,
+};
+
+/** A named tensor as carried by updates and snapshots, decoded to float32. */
+export interface NamedTensor {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly values: Float32Array;
+}
+
+/** Options for encoding one tensor. */
+export interface TensorEncodeOptions {
+  readonly encoding?: TensorEncoding;
+  /** Number of largest-magnitude elements kept by `topk`; at least 1. */
+  readonly k?: number;
+}
+
+/** A decoded update, with every 64-bit field as an exact JavaScript number. */
+export interface UpdateMessage {
+  readonly schemaVersion: number;
+  readonly job: string;
+  readonly rank: number;
+  readonly workerId: string;
+  readonly incarnation: string;
+  readonly seq: number;
+  /** Global version the worker started from. */
+  readonly baseVersion: number;
+  readonly numExamples: number;
+  readonly localSteps: number;
+  readonly localLr: number;
+  readonly trainLoss: number;
+  readonly architectureHash: string;
+  readonly tensors: readonly NamedTensor[];
+}
+
+/** A decoded chunk of an update that was split to fit the server's payload limit. */
+export interface ChunkMessage {
+  readonly updateId: string;
+  readonly index: number;
+  readonly count: number;
+  readonly totalBytes: number;
+  readonly data: Uint8Array;
+}
+
+/** What an update subject carries: a whole update or one chunk of one. */
+export type EnvelopeMessage =
+  | { readonly kind: 'update'; readonly update: UpdateMessage }
+  | { readonly kind: 'chunk'; readonly chunk: ChunkMessage };
+
+/** Weights and server-optimizer state of one global version, as stored in the object store. */
+export interface SnapshotMessage {
+  readonly schemaVersion: number;
+  readonly job: string;
+  readonly version: number;
+  readonly architectureHash: string;
+  readonly weights: readonly NamedTensor[];
+  readonly stateTensors: readonly NamedTensor[];
+  readonly stateScalars: Readonly<Record<string, number>>;
+}
+
+/** Converts a decoded 64-bit field (a number, or a Long when the `long` package is present). */
+export function toSafeNumber(value: unknown, field: string): number {
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value)) throw new UnsafeIntegerError(field, String(value));
+    return value;
+  }
+  if (value === null || value === undefined) return 0;
+  const long = value as { low: number; high: number; unsigned?: boolean; toString(): string };
+  if (typeof long.low !== 'number' || typeof long.high !== 'number') {
+    throw new InvalidFieldError(field, `is not an integer (got ${String(value)})`);
+  }
+  const high = long.unsigned ? long.high >>> 0 : long.high;
+  if (high < 0) throw new InvalidFieldError(field, `must be >= 0 (got ${long.toString()})`);
+  // 2^53 - 1 has high word 0x1fffff; anything above cannot be represented exactly.
+  if (high > 0x1fffff) throw new UnsafeIntegerError(field, long.toString());
+  return high * 0x100000000 + (long.low >>> 0);
+}
+
+function assertWireInteger(value: number, field: string): void {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidFieldError(field, `must be an integer in [0, 2^53 - 1] (got ${value})`);
+  }
+}
+
+function littleEndianFloat32(values: Float32Array): Uint8Array {
+  const bytes = new Uint8Array(values.length * 4);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i]!, true);
+  return bytes;
+}
+
+function readFloat32(bytes: Uint8Array, count: number, field: string): Float32Array {
+  if (bytes.length !== count * 4) {
+    throw new InvalidFieldError(field, `has ${bytes.length} bytes, expected ${count * 4}`);
+  }
+  const out = new Float32Array(count);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0; i < count; i++) out[i] = view.getFloat32(i * 4, true);
+  return out;
+}
+
+/** Encodes one tensor for the wire. */
+export function encodeTensor(
+  tensor: NamedTensor,
+  options: TensorEncodeOptions = {}
+): asyncfl.v1.ITensor {
+  const encoding = options.encoding ?? 'float32';
+  const size = shapeSize(tensor.shape);
+  if (size !== tensor.values.length) {
+    throw new InvalidFieldError(
+      `tensor '${tensor.name}'`,
+      `has ${tensor.values.length} values but shape [${tensor.shape.join(',')}] needs ${size}`
+    );
+  }
+  const base = {
+    name: tensor.name,
+    shape: [...tensor.shape],
+    encoding: ENCODING_TO_WIRE[encoding],
+  };
+  switch (encoding) {
+    case 'float32':
+      return { ...base, data: littleEndianFloat32(tensor.values) };
+    case 'float16': {
+      const bytes = new Uint8Array(size * 2);
+      const view = new DataView(bytes.buffer);
+      for (let i = 0; i < size; i++)
+        view.setUint16(i * 2, float32ToFloat16Bits(tensor.values[i]!), true);
+      return { ...base, data: bytes };
+    }
+    case 'int8': {
+      let maxAbs = 0;
+      for (let i = 0; i < size; i++) maxAbs = Math.max(maxAbs, Math.abs(tensor.values[i]!));
+      const scale = maxAbs > 0 ? maxAbs / 127 : 1;
+      const bytes = new Int8Array(size);
+      for (let i = 0; i < size; i++) bytes[i] = Math.round(tensor.values[i]! / scale);
+      return { ...base, data: new Uint8Array(bytes.buffer), scale: Math.fround(scale) };
+    }
+    case 'topk': {
+      const k = Math.min(options.k ?? Math.ceil(size / 100), size);
+      if (!Number.isSafeInteger(k) || k < 1) {
+        throw new InvalidFieldError('k', `must be an integer >= 1 (got ${options.k})`);
+      }
+      const order = Array.from({ length: size }, (_, i) => i);
+      order.sort((a, b) => Math.abs(tensor.values[b]!) - Math.abs(tensor.values[a]!) || a - b);
+      const kept = order.slice(0, k).sort((a, b) => a - b);
+      const indices = new Uint8Array(k * 4);
+      const indexView = new DataView(indices.buffer);
+      const values = new Float32Array(k);
+      kept.forEach((position, i) => {
+        indexView.setUint32(i * 4, position, true);
+        values[i] = tensor.values[position]!;
+      });
+      return { ...base, data: littleEndianFloat32(values), indices };
+    }
+  }
+}
+
+/** Decodes one wire tensor to float32 values, checking sizes against its shape. */
+export function decodeTensor(tensor: asyncfl.v1.ITensor): NamedTensor {
+  const name = tensor.name ?? '';
+  if (name === '') throw new InvalidFieldError('tensor.name', 'must not be empty');
+  const field = `tensor '${name}'`;
+  const shape = (tensor.shape ?? []).map((dim) => Number(dim));
+  const size = shapeSize(shape);
+  if (!Number.isSafeInteger(size) || size > 2 ** 31) {
+    throw new InvalidFieldError(field, `shape [${shape.join(',')}] is too large`);
+  }
+  const data = tensor.data ?? new Uint8Array(0);
+  switch (tensor.encoding ?? pb.Encoding.ENCODING_FLOAT32) {
+    case pb.Encoding.ENCODING_FLOAT32:
+      return { name, shape, values: readFloat32(data, size, field) };
+    case pb.Encoding.ENCODING_FLOAT16: {
+      if (data.length !== size * 2) {
+        throw new InvalidFieldError(field, `has ${data.length} bytes, expected ${size * 2}`);
+      }
+      const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+      const values = new Float32Array(size);
+      for (let i = 0; i < size; i++) values[i] = float16BitsToFloat32(view.getUint16(i * 2, true));
+      return { name, shape, values };
+    }
+    case pb.Encoding.ENCODING_INT8: {
+      if (data.length !== size) {
+        throw new InvalidFieldError(field, `has ${data.length} bytes, expected ${size}`);
+      }
+      const scale = tensor.scale ?? 0;
+      const signed = new Int8Array(data.buffer, data.byteOffset, data.byteLength);
+      const values = new Float32Array(size);
+      for (let i = 0; i < size; i++) values[i] = signed[i]! * scale;
+      return { name, shape, values };
+    }
+    case pb.Encoding.ENCODING_TOPK: {
+      const indices = tensor.indices ?? new Uint8Array(0);
+      const k = indices.length / 4;
+      if (!Number.isInteger(k) || data.length !== indices.length) {
+        throw new InvalidFieldError(
+          field,
+          `top-k needs equal counts of values and indices (got ${data.length} and ${indices.length} bytes)`
+        );
+      }
+      const kept = readFloat32(data, k, field);
+      const view = new DataView(indices.buffer, indices.byteOffset, indices.byteLength);
+      const values = new Float32Array(size);
+      for (let i = 0; i < k; i++) {
+        const position = view.getUint32(i * 4, true);
+        if (position >= size) {
+          throw new InvalidFieldError(field, `top-k index ${position} is outside [0, ${size})`);
+        }
+        values[position] = kept[i]!;
+      }
+      return { name, shape, values };
+    }
+    default:
+      throw new InvalidFieldError(field, `has unknown encoding ${String(tensor.encoding)}`);
+  }
+}
+
+/** Fields of an update that the worker fills in; the schema version is added on encoding. */
+export type UpdateFields = Omit<UpdateMessage, 'schemaVersion'>;
+
+/** Encodes an update as the envelope published on its rank's subject. */
+export function encodeUpdate(update: UpdateFields, options: TensorEncodeOptions = {}): Uint8Array {
+  for (const [field, value] of [
+    ['seq', update.seq],
+    ['baseVersion', update.baseVersion],
+    ['numExamples', update.numExamples],
+  ] as const) {
+    assertWireInteger(value, field);
+  }
+  const message = pb.Envelope.create({
+    update: {
+      schemaVersion: SCHEMA_VERSION,
+      job: update.job,
+      rank: update.rank,
+      workerId: update.workerId,
+      incarnation: update.incarnation,
+      seq: update.seq,
+      baseVersion: update.baseVersion,
+      numExamples: update.numExamples,
+      localSteps: update.localSteps,
+      localLr: update.localLr,
+      trainLoss: update.trainLoss,
+      architectureHash: update.architectureHash,
+      tensors: update.tensors.map((t) => encodeTensor(t, options)),
+    },
+  });
+  return pb.Envelope.encode(message).finish();
+}
+
+/** Encodes one chunk of a split update as an envelope. */
+export function encodeChunk(chunk: ChunkMessage): Uint8Array {
+  assertWireInteger(chunk.totalBytes, 'totalBytes');
+  return pb.Envelope.encode(pb.Envelope.create({ chunk: { ...chunk } })).finish();
+}
+
+function checkSchemaVersion(version: number, what: string): void {
+  if (version < 1 || version > SCHEMA_VERSION) {
+    throw new InvalidFieldError(
+      `${what}.schemaVersion`,
+      `is ${version}, but this reader understands versions 1 to ${SCHEMA_VERSION}`
+    );
+  }
+}
+
+function decodeUpdate(update: asyncfl.v1.IUpdate): UpdateMessage {
+  const schemaVersion = update.schemaVersion ?? 0;
+  checkSchemaVersion(schemaVersion, 'update');
+  return {
+    schemaVersion,
+    job: update.job ?? '',
+    rank: update.rank ?? 0,
+    workerId: update.workerId ?? '',
+    incarnation: update.incarnation ?? '',
+    seq: toSafeNumber(update.seq, 'update.seq'),
+    baseVersion: toSafeNumber(update.baseVersion, 'update.baseVersion'),
+    numExamples: toSafeNumber(update.numExamples, 'update.numExamples'),
+    localSteps: update.localSteps ?? 0,
+    localLr: update.localLr ?? 0,
+    trainLoss: update.trainLoss ?? 0,
+    architectureHash: update.architectureHash ?? '',
+    tensors: (update.tensors ?? []).map(decodeTensor),
+  };
+}
+
+function wrapDecode<T>(what: string, bytes: Uint8Array, decode: () => T): T {
+  if (bytes.length === 0) throw new ProtocolDecodeError(`${what} is empty (0 bytes)`);
+  try {
+    return decode();
+  } catch (err) {
+    if (err instanceof InvalidFieldError || err instanceof UnsafeIntegerError) throw err;
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new ProtocolDecodeError(`${what} of ${bytes.length} bytes is not valid: ${reason}`, {
+      cause: err,
+    });
+  }
+}
+
+/** Decodes what an update subject carries. Throws a ProtocolError for anything malformed. */
+export function decodeEnvelope(bytes: Uint8Array): EnvelopeMessage {
+  return wrapDecode('update envelope', bytes, () => {
+    const envelope = pb.Envelope.decode(bytes);
+    if (envelope.update) return { kind: 'update', update: decodeUpdate(envelope.update) };
+    if (envelope.chunk) {
+      const chunk = envelope.chunk;
+      return {
+        kind: 'chunk',
+        chunk: {
+          updateId: chunk.updateId ?? '',
+          index: chunk.index ?? 0,
+          count: chunk.count ?? 0,
+          totalBytes: toSafeNumber(chunk.totalBytes, 'chunk.totalBytes'),
+          data: chunk.data ?? new Uint8Array(0),
+        },
+      };
+    }
+    throw new Error('it holds neither an update nor a chunk');
+  });
+}
+
+/** Fields of a snapshot; the schema version is added on encoding. */
+export type SnapshotFields = Omit<SnapshotMessage, 'schemaVersion'>;
+
+/** Encodes the weights and optimizer state of one version for the object store. */
+export function encodeSnapshot(snapshot: SnapshotFields): Uint8Array {
+  assertWireInteger(snapshot.version, 'version');
+  const message = pb.Snapshot.create({
+    schemaVersion: SCHEMA_VERSION,
+    job: snapshot.job,
+    version: snapshot.version,
+    architectureHash: snapshot.architectureHash,
+    weights: snapshot.weights.map((t) => encodeTensor(t)),
+    stateTensors: snapshot.stateTensors.map((t) => encodeTensor(t)),
+    stateScalars: { ...snapshot.stateScalars },
+  });
+  return pb.Snapshot.encode(message).finish();
+}
+
+/** Decodes a stored snapshot. */
+export function decodeSnapshot(bytes: Uint8Array): SnapshotMessage {
+  return wrapDecode('snapshot', bytes, () => {
+    const snapshot = pb.Snapshot.decode(bytes);
+    const schemaVersion = snapshot.schemaVersion ?? 0;
+    checkSchemaVersion(schemaVersion, 'snapshot');
+    return {
+      schemaVersion,
+      job: snapshot.job ?? '',
+      version: toSafeNumber(snapshot.version, 'snapshot.version'),
+      architectureHash: snapshot.architectureHash ?? '',
+      weights: (snapshot.weights ?? []).map(decodeTensor),
+      stateTensors: (snapshot.stateTensors ?? []).map(decodeTensor),
+      stateScalars: { ...(snapshot.stateScalars ?? {}) },
+    };
+  });
+}
