@@ -1,0 +1,51 @@
+export {
+  TransportErrorCode,
+  TransportError,
+  ConnectError,
+  ProvisionError,
+  PublishError,
+  StreamFullError,
+  ServerProcessError,
+  RankClaimedError,
+  ManifestConflictError,
+  SnapshotError,
+} from './errors';
+export {
+  connectNats,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_RECONNECT_WAIT_MS,
+  DEFAULT_RECONNECT_JITTER_MS,
+} from './connection';
+export type { ConnectionOptions } from './connection';
+export {
+  UPDATE_STREAM,
+  MODEL_BUCKET,
+  WORKER_BUCKET,
+  SNAPSHOT_STORE,
+  DEFAULT_PROVISION_OPTIONS,
+  updateStreamConfig,
+  provisionAssets,
+  aggregatorDurableName,
+  ensureAggregatorConsumer,
+} from './provision';
+export type { ProvisionOptions, JetStreamAssets, ConsumerOptions } from './provision';
+export {
+  publishUpdate,
+  msgIdHeaderBytes,
+  DEFAULT_ACK_TIMEOUT_MS,
+  DEFAULT_PUBLISH_ATTEMPTS,
+  DEFAULT_RETRY_WAIT_MS,
+} from './publish';
+export type { PublishUpdateOptions, PublishRetryEvent, PublishedUpdate } from './publish';
+export { claimRank, RankLease } from './claims';
+export type { RankClaim, ClaimOptions } from './claims';
+export {
+  sha256Hex,
+  readLatestManifest,
+  writeManifest,
+  putSnapshot,
+  getSnapshot,
+} from './snapshots';
+export type { ManifestEntry } from './snapshots';
+export { LocalNatsServer, findNatsServerBinary, freePort } from './server';
+export type { LocalServerOptions } from './server';
