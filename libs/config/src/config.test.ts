@@ -1,0 +1,141 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadAggregatorConfig, loadWorkerConfig, workerHelp } from './index';
+
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
+    return [...err.problems];
+  }
+  return assert.fail('expected a ConfigError');
+}
+
+test('worker defaults load', () => {
+  const config = loadWorkerConfig({ args: [], env: {} });
+  assert.equal(config.rank, 0);
+  assert.equal(config.count, 1);
+  assert.deepEqual(config.nats.servers, ['nats://127.0.0.1:4222']);
+});
+
+test('worker flags override environment', () => {
+  const config = loadWorkerConfig({
+    args: [
+      '--rank',
+      '4',
+      '--count',
+      '4',
+      '--world',
+      '8',
+      '--id',
+      'hostA',
+      '--nats',
+      'nats://a:1,nats://b:2',
+    ],
+    env: { FL_RANK: '2', FL_LOCAL_STEPS: '3' },
+  });
+  assert.equal(config.rank, 4);
+  assert.equal(config.count, 4);
+  assert.equal(config.world, 8);
+  assert.equal(config.id, 'hostA');
+  assert.equal(config.training.localSteps, 3);
+  assert.deepEqual(config.nats.servers, ['nats://a:1', 'nats://b:2']);
+});
+
+test('rank plus count above world is rejected naming the flags', () => {
+  const problems = problemsOf(() =>
+    loadWorkerConfig({ args: ['--rank', '6', '--count', '4', '--world', '8'], env: {} })
+  );
+  assert.equal(problems.length, 1);
+  assert.match(problems[0]!, /--rank 6 with --count 4 needs ranks 6\.\.9, but --world 8/);
+});
+
+test('negative rank is rejected naming flag and value', () => {
+  const problems = problemsOf(() => loadWorkerConfig({ args: ['--rank', '-1'], env: {} }));
+  assert.ok(
+    problems.some((p) => p.includes('--rank') && p.includes('-1')),
+    problems.join('\n')
+  );
+});
+
+test('zero world and zero count are rejected', () => {
+  const problems = problemsOf(() =>
+    loadWorkerConfig({ args: ['--world', '0', '--count', '0'], env: {} })
+  );
+  assert.ok(problems.some((p) => p.startsWith('--world must be >= 1 (got 0)')));
+  assert.ok(problems.some((p) => p.startsWith('--count must be >= 1 (got 0)')));
+});
+
+test('unknown flag is rejected', () => {
+  const problems = problemsOf(() => loadWorkerConfig({ args: ['--ranks', '1'], env: {} }));
+  assert.match(problems[0]!, /unknown flag --ranks/);
+});
+
+test('bad server URL is rejected', () => {
+  const problems = problemsOf(() => loadWorkerConfig({ args: ['--nats', 'http://x y'], env: {} }));
+  assert.ok(
+    problems.some((p) => p.includes('--nats') && p.includes('http://x y')),
+    problems.join('\n')
+  );
+});
+
+test('aggregator rejects bad alpha and rule from environment', () => {
+  const problems = problemsOf(() =>
+    loadAggregatorConfig({ args: [], env: { FL_ALPHA: '1.5', FL_RULE: 'fedavg' } })
+  );
+  assert.ok(
+    problems.some((p) => p.includes('$FL_ALPHA') && p.includes('1.5')),
+    problems.join('\n')
+  );
+  assert.ok(
+    problems.some((p) => p.includes('$FL_RULE') && p.includes('fedavg')),
+    problems.join('\n')
+  );
+});
+
+test('aggregator rejects ack wait shorter than the snapshot interval', () => {
+  const problems = problemsOf(() =>
+    loadAggregatorConfig({
+      args: ['--ack-wait-ms', '500', '--snapshot-interval-ms', '1000'],
+      env: {},
+    })
+  );
+  assert.match(problems[0]!, /must exceed 'snapshot.intervalMs'/);
+});
+
+test('config file is read and unknown keys in it are rejected', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'asyncfl-config-'));
+  try {
+    const good = join(dir, 'good.json');
+    writeFileSync(good, JSON.stringify({ rule: { kind: 'fedbuff', bufferSize: 4 } }));
+    const config = loadAggregatorConfig({ args: ['--config', good], env: {} });
+    assert.equal(config.rule.kind, 'fedbuff');
+    assert.equal(config.rule.bufferSize, 4);
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ rule: { kindd: 'fedbuff' } }));
+    const problems = problemsOf(() => loadAggregatorConfig({ args: ['--config', bad], env: {} }));
+    assert.ok(
+      problems.some((p) => p.includes('rule.kindd')),
+      problems.join('\n')
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('missing config file is reported', () => {
+  const problems = problemsOf(() =>
+    loadAggregatorConfig({ args: ['--config', '/nonexistent.json'], env: {} })
+  );
+  assert.match(problems[0]!, /does not exist/);
+});
+
+test('help lists every flag with its variable', () => {
+  const help = workerHelp();
+  assert.match(help, /--rank/);
+  assert.match(help, /FL_WORLD/);
+});

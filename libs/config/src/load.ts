@@ -1,0 +1,184 @@
+import convict from 'convict';
+import { existsSync } from 'node:fs';
+import { ConfigError } from './errors';
+import { registerFormats } from './formats';
+import { aggregatorSchema, workerSchema } from './schemas';
+import type { AggregatorConfig, WorkerConfig } from './types';
+
+/** Where configuration comes from; defaults to this process's arguments and environment. */
+export interface ConfigSources {
+  /** Command-line arguments without the node and script paths. */
+  readonly args?: readonly string[];
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+interface LeafSchema {
+  doc: string;
+  default: unknown;
+  env?: string;
+  arg?: string;
+}
+
+function leaves(schema: object, prefix = ''): Map<string, LeafSchema> {
+  const found = new Map<string, LeafSchema>();
+  for (const [key, value] of Object.entries(schema)) {
+    const path = prefix ? `${prefix}.${key}` : key;
+    if (value && typeof value === 'object' && 'doc' in value && 'default' in value) {
+      found.set(path, value as LeafSchema);
+    } else if (value && typeof value === 'object') {
+      for (const [p, leaf] of leaves(value, path)) found.set(p, leaf);
+    }
+  }
+  return found;
+}
+
+/** Returns the help text of a schema: one line per flag with its variable and default. */
+export function helpText(schema: object): string {
+  const lines: string[] = [];
+  for (const [path, leaf] of leaves(schema)) {
+    const flag = leaf.arg ? `--${leaf.arg}` : path;
+    lines.push(`  ${flag.padEnd(24)} ${leaf.doc}`);
+    lines.push(
+      `  ${''.padEnd(24)} key ${path}, env ${leaf.env ?? '-'}, default ${JSON.stringify(leaf.default)}`
+    );
+  }
+  return [
+    'Every option is also read from a JSON file given with --config FILE and from the listed',
+    'environment variables. Flags win over variables, variables over the file.',
+    '',
+    ...lines,
+  ].join('\n');
+}
+
+function describeSource(leaf: LeafSchema | undefined, path: string): string {
+  if (!leaf) return `'${path}'`;
+  const names = [`'${path}'`];
+  if (leaf.arg) names.push(`--${leaf.arg}`);
+  if (leaf.env) names.push(`$${leaf.env}`);
+  return names.join(' / ');
+}
+
+const GLOBAL_FLAGS = new Set(['config', 'help']);
+
+function checkFlags(args: readonly string[], known: Map<string, LeafSchema>): string[] {
+  const allowed = new Set([
+    ...GLOBAL_FLAGS,
+    ...[...known.values()].flatMap((l) => (l.arg ? [l.arg] : [])),
+  ]);
+  const problems: string[] = [];
+  for (const arg of args) {
+    if (!arg.startsWith('--')) continue;
+    const name = arg.slice(2).split('=')[0]!;
+    if (!allowed.has(name))
+      problems.push(`unknown flag --${name}; run with --help for the list of flags`);
+  }
+  return problems;
+}
+
+function configFileOf(args: readonly string[], env: NodeJS.ProcessEnv): string | undefined {
+  const index = args.findIndex((a) => a === '--config' || a.startsWith('--config='));
+  if (index >= 0) {
+    const arg = args[index]!;
+    return arg.includes('=') ? arg.slice('--config='.length) : args[index + 1];
+  }
+  return env.FL_CONFIG || undefined;
+}
+
+/** Loads, validates and returns the raw properties for a schema, or throws ConfigError. */
+function loadRaw(schema: object, sources: ConfigSources): Record<string, unknown> {
+  registerFormats();
+  const args = [...(sources.args ?? process.argv.slice(2))];
+  const env = sources.env ?? process.env;
+  const known = leaves(schema);
+  const problems = checkFlags(args, known);
+  // The schema functions build a fresh object per call, so convict may keep this one.
+  const config = convict(schema as convict.Schema<Record<string, unknown>>, {
+    args,
+    env,
+  });
+  const file = configFileOf(args, env);
+  if (file !== undefined) {
+    if (!existsSync(file)) problems.push(`config file ${JSON.stringify(file)} does not exist`);
+    else {
+      try {
+        config.loadFile(file);
+      } catch (err) {
+        problems.push(`config file ${file} cannot be read: ${(err as Error).message}`);
+      }
+    }
+  }
+  try {
+    config.validate({ allowed: 'strict' });
+  } catch (err) {
+    for (const line of (err as Error).message.split('\n')) {
+      const match = /^([\w.]+): (.*)$/.exec(line.trim());
+      if (match) problems.push(`${describeSource(known.get(match[1]!), match[1]!)}: ${match[2]}`);
+      else if (line.trim()) problems.push(line.trim());
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config.getProperties();
+}
+
+function requirePositive(problems: string[], value: number, name: string): void {
+  if (value < 1) problems.push(`${name} must be >= 1 (got ${value})`);
+}
+
+/** Loads and checks the aggregator's configuration. Throws ConfigError listing every problem. */
+export function loadAggregatorConfig(sources: ConfigSources = {}): AggregatorConfig {
+  const raw = loadRaw(aggregatorSchema(), sources) as unknown as AggregatorConfig;
+  const problems: string[] = [];
+  requirePositive(problems, raw.rule.bufferSize, "'rule.bufferSize' (--buffer-size)");
+  requirePositive(problems, raw.snapshot.every, "'snapshot.every' (--snapshot-every)");
+  requirePositive(problems, raw.evaluation.every, "'evaluation.every' (--eval-every)");
+  if (raw.stop.targetAccuracy > 1) {
+    problems.push(
+      `'stop.targetAccuracy' (--target-accuracy) must be in [0, 1] (got ${raw.stop.targetAccuracy})`
+    );
+  }
+  if (raw.consumer.ackWaitMs <= raw.snapshot.intervalMs) {
+    problems.push(
+      `'consumer.ackWaitMs' (--ack-wait-ms) is ${raw.consumer.ackWaitMs} but must exceed 'snapshot.intervalMs' (--snapshot-interval-ms) ${raw.snapshot.intervalMs}, or messages waiting for a snapshot are redelivered`
+    );
+  }
+  if (raw.data.source === 'idx' && raw.data.dir === '') {
+    problems.push("'data.dir' (--data-dir) is required when 'data.source' is idx");
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(raw);
+}
+
+/** Loads and checks the worker launcher's configuration. Throws ConfigError listing every problem. */
+export function loadWorkerConfig(sources: ConfigSources = {}): WorkerConfig {
+  const raw = loadRaw(workerSchema(), sources) as unknown as WorkerConfig;
+  const problems: string[] = [];
+  requirePositive(problems, raw.world, '--world');
+  requirePositive(problems, raw.count, '--count');
+  if (raw.world >= 1 && raw.count >= 1 && raw.rank + raw.count > raw.world) {
+    problems.push(
+      `--rank ${raw.rank} with --count ${raw.count} needs ranks ${raw.rank}..${raw.rank + raw.count - 1}, but --world ${raw.world} has ranks 0..${raw.world - 1}; ranks must satisfy rank + count <= world`
+    );
+  }
+  requirePositive(problems, raw.training.localSteps, "'training.localSteps' (--local-steps)");
+  requirePositive(problems, raw.training.batchSize, "'training.batchSize' (--batch-size)");
+  if (raw.claim.expireMs <= raw.claim.heartbeatMs) {
+    problems.push(
+      `'claim.expireMs' (--claim-expire-ms) ${raw.claim.expireMs} must exceed 'claim.heartbeatMs' (--heartbeat-ms) ${raw.claim.heartbeatMs}`
+    );
+  }
+  if (raw.data.source === 'idx' && raw.data.dir === '') {
+    problems.push("'data.dir' (--data-dir) is required when 'data.source' is idx");
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(raw);
+}
+
+/** Help text of the aggregator's flags. */
+export function aggregatorHelp(): string {
+  return helpText(aggregatorSchema());
+}
+
+/** Help text of the worker launcher's flags. */
+export function workerHelp(): string {
+  return helpText(workerSchema());
+}

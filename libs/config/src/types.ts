@@ -1,0 +1,85 @@
+/** NATS connection settings shared by both services. */
+export interface NatsConfig {
+  readonly servers: readonly string[];
+  readonly replicas: number;
+  readonly connectTimeoutMs: number;
+}
+
+/** Model architecture and initialization. */
+export interface ModelConfig {
+  readonly name: 'mlp';
+  readonly hidden: readonly number[];
+  readonly seed: number;
+}
+
+/** Where examples come from. */
+export interface DataConfig {
+  readonly source: 'mnist-package' | 'idx';
+  readonly dir: string;
+  readonly testSize: number;
+  readonly seed: number;
+}
+
+export type Backend = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+
+/** Validated configuration of the aggregator service. */
+export interface AggregatorConfig {
+  readonly job: string;
+  readonly nats: NatsConfig;
+  readonly model: ModelConfig;
+  readonly backend: Backend;
+  readonly data: DataConfig;
+  readonly rule: {
+    readonly kind: 'fedasync' | 'fedbuff';
+    readonly alpha: number;
+    readonly bufferSize: number;
+    readonly serverLr: number;
+    readonly optimizer: 'sgd' | 'momentum' | 'adam' | 'yogi' | 'adagrad';
+    readonly staleness: 'constant' | 'polynomial' | 'hinge' | 'fedbuff' | 'inverse';
+    readonly stalenessA: number;
+    readonly stalenessB: number;
+    readonly maxStaleness: number;
+    readonly exampleWeighting: 'equal' | 'linear' | 'sqrt' | 'log';
+  };
+  readonly snapshot: {
+    readonly every: number;
+    readonly intervalMs: number;
+    readonly retain: number;
+  };
+  readonly evaluation: { readonly every: number };
+  readonly stop: {
+    readonly targetAccuracy: number;
+    readonly maxVersions: number;
+    readonly timeBudgetS: number;
+  };
+  readonly consumer: {
+    readonly ackWaitMs: number;
+    readonly maxAckPending: number;
+    readonly chunkTimeoutMs: number;
+  };
+  readonly output: { readonly report: string; readonly exportDir: string };
+  readonly logLevel: LogLevel;
+}
+
+/** Validated configuration of the worker launcher; each worker gets one rank of it. */
+export interface WorkerConfig {
+  readonly job: string;
+  readonly nats: NatsConfig;
+  readonly model: ModelConfig;
+  readonly backend: Backend;
+  readonly data: DataConfig;
+  readonly rank: number;
+  readonly count: number;
+  readonly world: number;
+  readonly id: string;
+  readonly partition: 'iid';
+  readonly training: {
+    readonly localSteps: number;
+    readonly batchSize: number;
+    readonly learningRate: number;
+    readonly seed: number;
+  };
+  readonly claim: { readonly heartbeatMs: number; readonly expireMs: number };
+  readonly logLevel: LogLevel;
+}
