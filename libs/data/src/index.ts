@@ -1,0 +1,49 @@
+export { BatchSampler } from './batch-sampler';
+export type { Batch } from './batch-sampler';
+export { countLabels, featureSize, subset, validateDataset } from './dataset';
+export type { Dataset } from './dataset';
+export {
+  DataError,
+  DataFileNotFoundError,
+  EmptyShardError,
+  GzipDecompressionError,
+  IdxBadMagicError,
+  IdxCountMismatchError,
+  IdxRankMismatchError,
+  IdxTrailingBytesError,
+  IdxTruncatedError,
+  IndexOutOfRangeError,
+  InvalidArgumentError,
+  InvalidDatasetError,
+  InvalidSeedError,
+  LabelOutOfRangeError,
+  MnistDigitFileError,
+  MnistPackageNotFoundError,
+  UnknownPartitionerError,
+  formatMagic,
+} from './errors';
+export {
+  IDX_UNSIGNED_BYTE,
+  MNIST_IDX_FILES,
+  encodeIdx,
+  loadIdxDataset,
+  loadIdxDirectory,
+  parseIdx,
+  readIdxFile,
+  writeIdx,
+} from './idx';
+export type { IdxArray } from './idx';
+export {
+  MNIST_FEATURE_SIZE,
+  MNIST_IMAGE_SHAPE,
+  MNIST_NUM_CLASSES,
+  loadMnistDigits,
+  loadMnistDigitsFromDirectory,
+  locateMnistDigitsDirectory,
+} from './mnist-package';
+export { PARTITIONER_NAMES, createPartitioner, iidPartitioner, validateWorld } from './partition';
+export type { Partitioner, PartitionerOptions } from './partition';
+export { Xoshiro128StarStar, createRng, randomPermutation, shuffleInPlace } from './rng';
+export type { Rng } from './rng';
+export { splitTrainTest } from './split';
+export type { SplitOptions, TrainTestSplit } from './split';
