@@ -1,0 +1,33 @@
+export { initBackend } from './backend';
+export type { BackendPreference, BackendSelection } from './backend';
+export {
+  BackendUnavailableError,
+  DuplicateWeightNameError,
+  InvalidBatchError,
+  InvalidOptionError,
+  LabelOutOfRangeError,
+  ModelError,
+  ModelExportError,
+  ModelLoadError,
+  ShapeMismatchError,
+  UnknownModelError,
+  UnsupportedDtypeError,
+  UnsupportedModelError,
+  WeightMissingError,
+  WeightUnknownError,
+} from './errors';
+export { evaluate } from './evaluate';
+export type { EvaluateOptions, EvaluationResult } from './evaluate';
+export { exportTfjsModel, loadExportedModel } from './export';
+export type { ExportedModelPaths } from './export';
+export {
+  createModel,
+  MLP_CLASS_COUNT,
+  MLP_DEFAULT_HIDDEN,
+  MLP_INPUT_SIZE,
+  MODEL_NAMES,
+} from './models';
+export type { ModelName, ModelOptions } from './models';
+export { LocalTrainer } from './train';
+export type { Batch, TrainerOptions, TrainStepsResult } from './train';
+export { architectureHash, getWeights, modelSpec, setWeights } from './weights';
