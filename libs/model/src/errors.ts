@@ -1,4 +1,4 @@
-import { shapeSize } from '../../protocol/src/tensors';
+import { shapeSize } from '@asyncfl/protocol';
 
 /** Base class of every error that this library throws. `code` is stable across releases. */
 export abstract class ModelError extends Error {

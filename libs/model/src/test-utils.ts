@@ -1,6 +1,6 @@
 // Helpers shared by this library's tests. Not exported from the package.
 import * as tf from '@tensorflow/tfjs';
-import { shapeSize } from '../../protocol/src/tensors';
+import { shapeSize } from '@asyncfl/protocol';
 import { modelSpec, setWeights } from './weights';
 
 /** Returns a deterministic uniform generator on [0, 1) (mulberry32), so tests do not flake. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import type { ModelSpec, TensorMap } from '../../protocol/src/tensors';
+import type { ModelSpec, TensorMap } from '@asyncfl/protocol';
 import { initBackend } from './backend';
 import { ShapeMismatchError, WeightMissingError, WeightUnknownError } from './errors';
 import { createModel } from './models';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
-import type { ModelSpec, TensorMap, TensorSpec } from '../../protocol/src/tensors';
-import { shapeSize } from '../../protocol/src/tensors';
+import type { ModelSpec, TensorMap, TensorSpec } from '@asyncfl/protocol';
+import { shapeSize } from '@asyncfl/protocol';
 import {
   DuplicateWeightNameError,
   ShapeMismatchError,
