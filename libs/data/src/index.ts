@@ -47,3 +47,5 @@ export { Xoshiro128StarStar, createRng, randomPermutation, shuffleInPlace } from
 export type { Rng } from './rng';
 export { splitTrainTest } from './split';
 export type { SplitOptions, TrainTestSplit } from './split';
+export { loadDataSplit } from './source';
+export type { DataSourceOptions } from './source';

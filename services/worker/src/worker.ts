@@ -1,0 +1,312 @@
+import { hostname } from 'node:os';
+import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import type { KvWatchEntry } from '@nats-io/kv';
+import type { Logger } from 'pino';
+import type * as tf from '@tensorflow/tfjs';
+import type { WorkerConfig } from '@asyncfl/config';
+import { BatchSampler, createPartitioner, createRng, loadDataSplit } from '@asyncfl/data';
+import {
+  LocalTrainer,
+  architectureHash,
+  createModel,
+  getWeights,
+  initBackend,
+  modelSpec,
+  setWeights,
+} from '@asyncfl/model';
+import {
+  decodeManifest,
+  decodeSnapshot,
+  encodeUpdate,
+  formatUpdateId,
+  latestManifestKey,
+  newIncarnation,
+  updateSubject,
+  type Manifest,
+  type ModelSpec,
+  type NamedTensor,
+  type TensorMap,
+} from '@asyncfl/protocol';
+import {
+  StreamFullError,
+  claimRank,
+  connectNats,
+  getSnapshot,
+  provisionAssets,
+  publishUpdate,
+  type JetStreamAssets,
+  type RankLease,
+} from '@asyncfl/transport';
+
+/** Why a worker's loop ended. */
+export type WorkerExit = 'final' | 'signal';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * One rank: trains on its shard from the newest snapshot and publishes each update, until
+ * the manifest says `final` or it is stopped.
+ */
+export class Worker {
+  private nc!: NatsConnection;
+  private js!: JetStreamClient;
+  private assets!: JetStreamAssets;
+  private lease: RankLease | undefined;
+  private model!: tf.LayersModel;
+  private spec!: ModelSpec;
+  private archHash = '';
+  private trainer!: LocalTrainer;
+  private sampler!: BatchSampler;
+  private readonly incarnation = newIncarnation();
+  private readonly workerId: string;
+
+  private latest: Manifest | undefined;
+  private manifestArrived: (() => void) | undefined;
+  private loadedVersion = -1;
+  private base: TensorMap = new Map();
+  private seq = 0;
+  private stopping = false;
+
+  constructor(
+    private readonly config: WorkerConfig,
+    readonly rank: number,
+    private readonly log: Logger
+  ) {
+    this.workerId = `${config.id}-${rank}`;
+  }
+
+  /** Loads model and shard, connects, claims the rank and starts watching the manifest. */
+  async start(): Promise<void> {
+    const { config, log } = this;
+    const backend = await initBackend(config.backend);
+    log.info({ backend: backend.name, reason: backend.reason }, 'tfjs backend selected');
+
+    this.model = createModel(config.model.name, {
+      hidden: [...config.model.hidden],
+      seed: config.model.seed,
+    });
+    this.spec = modelSpec(this.model);
+    this.archHash = architectureHash(this.spec);
+    this.trainer = new LocalTrainer(this.model, {
+      learningRate: config.training.learningRate,
+      batchSize: config.training.batchSize,
+    });
+    const { train } = loadDataSplit(config.data);
+    const shards = createPartitioner(config.partition).partition(
+      train.labels,
+      config.world,
+      config.data.seed
+    );
+    const shard = shards[this.rank]!;
+    this.sampler = new BatchSampler(
+      train,
+      shard,
+      config.training.batchSize,
+      createRng(config.training.seed + this.rank)
+    );
+    log.info(
+      { shardSize: shard.length, world: config.world, partition: config.partition },
+      'data shard ready'
+    );
+
+    this.nc = await connectNats({
+      servers: config.nats.servers,
+      name: this.workerId,
+      connectTimeoutMs: config.nats.connectTimeoutMs,
+    });
+    log.info({ servers: config.nats.servers }, 'connected to NATS');
+    void this.watchStatus();
+    this.js = jetstream(this.nc);
+    this.assets = await provisionAssets(this.nc, {
+      replicas: config.nats.replicas,
+      updateMaxAgeMs: 24 * 3600 * 1000,
+      updateMaxBytes: 4 * 1024 ** 3,
+      duplicateWindowMs: 120_000,
+      manifestHistory: 16,
+    });
+    this.lease = await claimRank(
+      this.assets.workerKv,
+      config.job,
+      this.rank,
+      {
+        workerId: this.workerId,
+        incarnation: this.incarnation,
+        host: hostname(),
+        pid: process.pid,
+      },
+      {
+        heartbeatMs: config.claim.heartbeatMs,
+        expireMs: config.claim.expireMs,
+        onHeartbeatError: (err) => log.warn({ err }, 'rank heartbeat failed; retrying'),
+      }
+    );
+    log.info({ incarnation: this.incarnation }, 'rank claimed');
+    void this.watchManifest();
+  }
+
+  private async watchStatus(): Promise<void> {
+    for await (const status of this.nc.status()) {
+      if (status.type === 'disconnect' || status.type === 'reconnect') {
+        this.log.warn({ status: status.type }, 'NATS connection status changed');
+      }
+    }
+  }
+
+  private async watchManifest(): Promise<void> {
+    const key = latestManifestKey(this.config.job);
+    const watch = await this.assets.modelKv.watch({ key });
+    for await (const entry of watch as AsyncIterable<KvWatchEntry>) {
+      if (entry.operation !== 'PUT' || entry.value.length === 0) continue;
+      try {
+        const manifest = decodeManifest(entry.value);
+        if (!this.latest || manifest.version >= this.latest.version) this.latest = manifest;
+        this.manifestArrived?.();
+      } catch (err) {
+        this.log.error({ err, revision: entry.revision }, 'ignored an invalid manifest');
+      }
+      if (this.stopping) break;
+    }
+  }
+
+  private async waitForManifest(): Promise<Manifest | undefined> {
+    while (!this.latest && !this.stopping) {
+      await new Promise<void>((resolve) => {
+        this.manifestArrived = resolve;
+        setTimeout(resolve, 1000);
+      });
+    }
+    return this.latest;
+  }
+
+  private async loadSnapshot(manifest: Manifest): Promise<void> {
+    if (manifest.architectureHash !== this.archHash) {
+      throw new Error(
+        `manifest version ${manifest.version} has architecture ${manifest.architectureHash.slice(0, 12)}…, but this worker's model has ${this.archHash.slice(0, 12)}…; start the worker with the aggregator's model settings`
+      );
+    }
+    const snapshot = decodeSnapshot(await getSnapshot(this.assets.snapshots, manifest));
+    if (snapshot.architectureHash !== this.archHash) {
+      throw new Error(
+        `snapshot '${manifest.object}' has architecture ${snapshot.architectureHash.slice(0, 12)}…, not ${this.archHash.slice(0, 12)}…`
+      );
+    }
+    this.base = new Map(snapshot.weights.map((t) => [t.name, t.values]));
+    this.loadedVersion = snapshot.version;
+    this.log.debug({ version: snapshot.version }, 'loaded a snapshot');
+  }
+
+  /** Trains and publishes until the job is final or `stop` is called. */
+  async run(): Promise<WorkerExit> {
+    let published = 0;
+    while (!this.stopping) {
+      const manifest = await this.waitForManifest();
+      if (!manifest || this.stopping) break;
+      if (manifest.final) {
+        this.log.info({ version: manifest.version, published }, 'job is final; worker exiting');
+        return 'final';
+      }
+      if (manifest.version !== this.loadedVersion) {
+        try {
+          await this.loadSnapshot(manifest);
+        } catch (err) {
+          this.log.warn(
+            { err, version: manifest.version },
+            'could not load the snapshot; waiting for the next one'
+          );
+          await sleep(500);
+          continue;
+        }
+      }
+      setWeights(this.model, this.base);
+      const result = this.trainer.trainSteps(
+        () => this.sampler.nextBatch(),
+        this.config.training.localSteps
+      );
+      await this.publish(this.deltaFrom(getWeights(this.model)), result.meanLoss, result.examples);
+      published += 1;
+      if (published % 50 === 0) {
+        this.log.info(
+          { published, baseVersion: this.loadedVersion, loss: result.meanLoss },
+          'training progress'
+        );
+      }
+      // Give the event loop a turn, so watch entries and heartbeats are handled between steps.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return 'signal';
+  }
+
+  private deltaFrom(local: TensorMap): NamedTensor[] {
+    return this.spec.map((t) => {
+      const after = local.get(t.name)!;
+      if (!t.trainable) return { name: t.name, shape: t.shape, values: after };
+      const before = this.base.get(t.name)!;
+      const delta = new Float32Array(after.length);
+      for (let i = 0; i < delta.length; i++) delta[i] = before[i]! - after[i]!;
+      return { name: t.name, shape: t.shape, values: delta };
+    });
+  }
+
+  private async publish(tensors: NamedTensor[], loss: number, examples: number): Promise<void> {
+    this.seq += 1;
+    const { job } = this.config;
+    const id = formatUpdateId({
+      job,
+      rank: this.rank,
+      incarnation: this.incarnation,
+      seq: this.seq,
+    });
+    const bytes = encodeUpdate({
+      job,
+      rank: this.rank,
+      workerId: this.workerId,
+      incarnation: this.incarnation,
+      seq: this.seq,
+      baseVersion: this.loadedVersion,
+      numExamples: examples,
+      localSteps: this.config.training.localSteps,
+      localLr: this.config.training.learningRate,
+      trainLoss: loss,
+      architectureHash: this.archHash,
+      tensors,
+    });
+    for (let attempt = 1; !this.stopping || attempt === 1; attempt++) {
+      try {
+        const ack = await publishUpdate(this.js, updateSubject(job, this.rank), id, bytes, {
+          maxPayload: this.nc.info?.max_payload ?? 1024 * 1024,
+          onRetry: (event) =>
+            this.log.warn(
+              { err: event.error, updateId: id, attempt: event.attempt, waitMs: event.waitMs },
+              'publish not acknowledged; retrying with the same id'
+            ),
+        });
+        this.log.trace(
+          { updateId: id, streamSeqs: ack.streamSeqs, bytes: bytes.length },
+          'update published'
+        );
+        return;
+      } catch (err) {
+        const waitMs = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
+        const message =
+          err instanceof StreamFullError
+            ? 'update stream is full; backing off'
+            : 'publish failed; backing off';
+        this.log.error({ err, updateId: id, waitMs }, message);
+        await sleep(waitMs);
+      }
+    }
+  }
+
+  /** Asks the loop to stop after the current step. */
+  stop(): void {
+    this.stopping = true;
+    this.manifestArrived?.();
+  }
+
+  /** Releases the rank and closes the connection. */
+  async close(): Promise<void> {
+    await this.lease?.release();
+    if (this.nc && !this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
+  }
+}
