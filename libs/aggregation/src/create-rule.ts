@@ -1,0 +1,28 @@
+import type { ModelSpec, TensorMap } from '../../protocol/src/tensors';
+import { AsyncSgdRule } from './asyncsgd';
+import { validateRuleConfig, type RuleConfig } from './config';
+import { FedAsyncRule } from './fedasync';
+import { FedBuffRule } from './fedbuff';
+import type { AggregationRule } from './types';
+
+/**
+ * Validates `config` and builds the rule it names, starting from a copy of `initial` at
+ * `startVersion`. Throws InvalidOptionError for a bad config and InvalidModelError when
+ * `initial` does not match `spec`.
+ */
+export function createRule(
+  config: RuleConfig,
+  spec: ModelSpec,
+  initial: TensorMap,
+  startVersion = 0
+): AggregationRule {
+  const resolved = validateRuleConfig(config);
+  switch (resolved.kind) {
+    case 'fedasync':
+      return new FedAsyncRule(resolved, spec, initial, startVersion);
+    case 'fedbuff':
+      return new FedBuffRule(resolved, spec, initial, startVersion);
+    case 'asyncsgd':
+      return new AsyncSgdRule(resolved, spec, initial, startVersion);
+  }
+}
