@@ -1,4 +1,4 @@
-import type { ModelSpec, TensorMap } from '../../protocol/src/tensors';
+import type { ModelSpec, TensorMap } from '@asyncfl/protocol';
 import type { ResolvedAsyncSgdConfig } from './config';
 import { blend, clampUnit, subtractScaled } from './kernels';
 import { at } from './model';

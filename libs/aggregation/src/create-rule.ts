@@ -1,4 +1,4 @@
-import type { ModelSpec, TensorMap } from '../../protocol/src/tensors';
+import type { ModelSpec, TensorMap } from '@asyncfl/protocol';
 import { AsyncSgdRule } from './asyncsgd';
 import { validateRuleConfig, type RuleConfig } from './config';
 import { FedAsyncRule } from './fedasync';

@@ -1,4 +1,4 @@
-import type { ModelSpec, TensorMap } from '../../protocol/src/tensors';
+import type { ModelSpec, TensorMap } from '@asyncfl/protocol';
 import type { BufferAggregatorConfig, ResolvedFedBuffConfig } from './config';
 import { clampUnit, compareIds } from './kernels';
 import { at } from './model';

@@ -1,4 +1,4 @@
-import { shapeSize, type ModelSpec, type TensorMap } from '../../protocol/src/tensors';
+import type { ModelSpec, TensorMap } from '@asyncfl/protocol';
 import { InvalidModelError, formatValue } from './errors';
 
 /**
@@ -64,7 +64,7 @@ export function createLayout(spec: ModelSpec): ModelLayout {
       );
     }
     const index = names.length;
-    const size = shapeSize(tensor.shape);
+    const size = elementCount(tensor.shape);
     names.push(name);
     sizes.push(size);
     shapes.push([...tensor.shape]);
@@ -134,6 +134,17 @@ export function viewAsMap(layout: ModelLayout, arrays: readonly Float32Array[]):
     if (array !== undefined) map.set(name, array);
   });
   return map;
+}
+
+/**
+ * Returns the product of the dimensions, as `shapeSize` in @asyncfl/protocol does. It is
+ * repeated here so that the library imports only types from the protocol package, whose barrel
+ * also loads the wire codec.
+ */
+function elementCount(shape: readonly number[]): number {
+  let count = 1;
+  for (const dim of shape) count *= dim;
+  return count;
 }
 
 /** Returns the array at `index`, for arrays whose length the code has already ensured. */

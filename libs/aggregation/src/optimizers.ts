@@ -1,4 +1,4 @@
-import type { TensorMap } from '../../protocol/src/tensors';
+import type { TensorMap } from '@asyncfl/protocol';
 import type { ResolvedOptimizerConfig } from './config';
 import { at, type ModelLayout } from './model';
 import type { StateCommit } from './rule-base';

@@ -1,4 +1,4 @@
-import type { ModelSpec, TensorMap } from '../../protocol/src/tensors';
+import type { ModelSpec, TensorMap } from '@asyncfl/protocol';
 import type { ResolvedCommonOptions } from './config';
 import {
   InvalidArgumentError,

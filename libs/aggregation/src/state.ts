@@ -1,4 +1,4 @@
-import type { TensorMap } from '../../protocol/src/tensors';
+import type { TensorMap } from '@asyncfl/protocol';
 import { InvalidStateError, formatValue } from './errors';
 import { describeNumberRule, satisfiesNumberRule, type NumberRule } from './options';
 

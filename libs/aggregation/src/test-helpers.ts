@@ -1,6 +1,6 @@
 /** Shared fixtures for the aggregation tests. Not exported from the package. */
 import assert from 'node:assert/strict';
-import type { ModelSpec, TensorMap, TensorSpec } from '../../protocol/src/tensors';
+import type { ModelSpec, TensorMap, TensorSpec } from '@asyncfl/protocol';
 import type { Admission, UpdateInput } from './types';
 import type { RejectReason } from './reasons';
 

@@ -1,4 +1,4 @@
-import type { TensorMap } from '../../protocol/src/tensors';
+import type { TensorMap } from '@asyncfl/protocol';
 import type { RejectReason } from './reasons';
 import type { AggregationState } from './state';
 
