@@ -78,8 +78,12 @@ export function ruleConfigOf(config: AggregatorConfig): RuleConfig {
 /** Why the aggregator stopped training. */
 export type StopReason = 'target_accuracy' | 'max_versions' | 'time_budget' | 'signal';
 
-/** Time after the final manifest during which late updates are still recorded, in ms. */
+/** Least time after the final manifest during which late updates are still recorded, in ms. */
 const FINAL_DRAIN_MS = 3_000;
+/** The drain ends once no message has arrived for this long, in ms. */
+const DRAIN_QUIET_MS = 1_500;
+/** The drain ends after this long whatever arrives, in ms. */
+const MAX_DRAIN_MS = 30_000;
 
 /**
  * Consumes a job's updates, applies them through the configured rule, and publishes
@@ -120,6 +124,8 @@ export class Aggregator {
   private timeToTarget: number | null = null;
 
   private stopReason: StopReason | null = null;
+  private finalWrittenAt = 0;
+  private lastMessageAt = 0;
   private finalWritten = false;
   private serial: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
@@ -258,6 +264,10 @@ export class Aggregator {
     }
     clearInterval(this.timer);
     await this.serial;
+    // Messages the consumer had buffered when it stopped are recorded in one last manifest.
+    if (this.fatalError === undefined && this.finalWritten && this.ledger.hasNews) {
+      await this.writeSnapshot(true);
+    }
     return this.finish();
   }
 
@@ -314,6 +324,7 @@ export class Aggregator {
 
   private async handle(msg: JsMsg): Promise<void> {
     const seq = msg.seq;
+    this.lastMessageAt = Date.now();
     if (seq <= this.coveredFloor || this.ledger.isCovered(seq)) {
       msg.ack();
       this.log.debug({ seq }, 'message covered by the restored snapshot; acknowledged again');
@@ -324,13 +335,6 @@ export class Aggregator {
       return;
     }
     this.ledger.hold(msg);
-    if (this.finalWritten) {
-      this.reject(
-        { id: `seq:${seq}`, reason: 'job_finished', detail: 'arrived after the final snapshot' },
-        [seq]
-      );
-      return;
-    }
     const rank = rankFromSubject(msg.subject, this.config.job);
     if (rank === undefined) {
       this.rejectPoison(msg, 'bad_subject', `subject ${msg.subject} has no rank token`);
@@ -460,6 +464,7 @@ export class Aggregator {
       );
     if (this.seenIds.has(id))
       return rejectUpdate('duplicate_update', `update '${id}' was already recorded in this run`);
+    if (this.finalWritten) return rejectUpdate('job_finished', 'arrived after the final snapshot');
 
     const input = {
       id,
@@ -562,6 +567,7 @@ export class Aggregator {
     }
     await this.writeSnapshot(true);
     this.finalWritten = true;
+    this.finalWrittenAt = Date.now();
     this.log.info(
       { version: this.rule.version, reason: this.stopReason },
       'final snapshot written; draining late updates'
@@ -570,6 +576,11 @@ export class Aggregator {
   }
 
   private async endDrain(): Promise<void> {
+    const now = Date.now();
+    if (now - this.lastMessageAt < DRAIN_QUIET_MS && now - this.finalWrittenAt < MAX_DRAIN_MS) {
+      setTimeout(() => void this.enqueue(() => this.endDrain()), DRAIN_QUIET_MS).unref();
+      return;
+    }
     if (this.ledger.hasNews) await this.writeSnapshot(true);
     this.messages?.stop();
   }
