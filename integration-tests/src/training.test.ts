@@ -108,28 +108,6 @@ describe('asynchronous training on MNIST digits', () => {
     const missing = [...published.keys()].filter((id) => !recorded.has(id));
     const doubled = [...recorded].filter(([, n]) => n > 1).map(([id]) => id);
     const unknown = [...recorded.keys()].filter((id) => !published.has(id));
-    if (missing.length) {
-      console.log(
-        'MISSING',
-        missing.map((id) => [id, published.get(id)])
-      );
-      console.log(
-        'LASTMANIFESTS',
-        JSON.stringify(
-          manifests
-            .slice(-3)
-            .map((m) => ({
-              v: m.version,
-              final: m.final,
-              floor: m.covers.ackFloor,
-              seqs: m.covers.streamSeqs.slice(-5),
-              n: m.covers.applied.length + m.covers.rejected.length,
-              at: m.createdAt,
-            }))
-        )
-      );
-      console.log(aggregator.output.split('\n').slice(-8).join('\n'));
-    }
     assert.deepEqual(missing, [], 'published updates with no record');
     assert.deepEqual(doubled, [], 'updates recorded more than once');
     assert.deepEqual(unknown, [], 'records of updates never published');
