@@ -351,6 +351,20 @@ export function workerSchema() {
         env: 'FL_LEARNING_RATE',
         arg: 'lr',
       },
+      updatesPerVersion: {
+        doc: 'Updates a worker sends from one snapshot version before it waits for a newer one',
+        format: 'nat',
+        default: 1,
+        env: 'FL_UPDATES_PER_VERSION',
+        arg: 'updates-per-version',
+      },
+      versionWaitMs: {
+        doc: 'Longest wait for a newer snapshot before training again from the same one, in milliseconds',
+        format: 'nat',
+        default: 2000,
+        env: 'FL_VERSION_WAIT_MS',
+        arg: 'version-wait-ms',
+      },
       seed: {
         doc: 'Seed of batch sampling; each rank adds its rank',
         format: 'int',

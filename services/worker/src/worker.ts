@@ -66,6 +66,7 @@ export class Worker {
   private loadedVersion = -1;
   private base: TensorMap = new Map();
   private seq = 0;
+  private sentFromVersion = 0;
   private stopping = false;
 
   constructor(
@@ -179,6 +180,18 @@ export class Worker {
     return this.latest;
   }
 
+  private async waitForNewerThan(version: number, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.stopping && (this.latest?.version ?? -1) <= version && !this.latest?.final) {
+      const left = deadline - Date.now();
+      if (left <= 0) return;
+      await new Promise<void>((resolve) => {
+        this.manifestArrived = resolve;
+        setTimeout(resolve, Math.min(left, 250));
+      });
+    }
+  }
+
   private async loadSnapshot(manifest: Manifest): Promise<void> {
     if (manifest.architectureHash !== this.archHash) {
       throw new Error(
@@ -193,6 +206,7 @@ export class Worker {
     }
     this.base = new Map(snapshot.weights.map((t) => [t.name, t.values]));
     this.loadedVersion = snapshot.version;
+    this.sentFromVersion = 0;
     this.log.debug({ version: snapshot.version }, 'loaded a snapshot');
   }
 
@@ -205,6 +219,16 @@ export class Worker {
       if (manifest.final) {
         this.log.info({ version: manifest.version, published }, 'job is final; worker exiting');
         return 'final';
+      }
+      if (
+        manifest.version === this.loadedVersion &&
+        this.sentFromVersion >= this.config.training.updatesPerVersion
+      ) {
+        // Bounds staleness: a worker that outpaces the aggregator would otherwise fill the
+        // stream with updates from one old version.
+        await this.waitForNewerThan(this.loadedVersion, this.config.training.versionWaitMs);
+        if (this.latest?.version !== this.loadedVersion) continue;
+        this.sentFromVersion = 0;
       }
       if (manifest.version !== this.loadedVersion) {
         try {
@@ -225,6 +249,7 @@ export class Worker {
       );
       await this.publish(this.deltaFrom(getWeights(this.model)), result.meanLoss, result.examples);
       published += 1;
+      this.sentFromVersion += 1;
       if (published % 50 === 0) {
         this.log.info(
           { published, baseVersion: this.loadedVersion, loss: result.meanLoss },
