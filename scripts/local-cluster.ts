@@ -73,7 +73,8 @@ function startService(name: string, script: string, args: string[]): ChildProces
   const log = createWriteStream(join(runDir, `${name}.log`));
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, script), ...args], {
     cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // The IPC channel closes when this process dies, however it dies; the services stop then.
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' },
   });
   child.stdout?.pipe(log);

@@ -161,11 +161,6 @@ export function loadWorkerConfig(sources: ConfigSources = {}): WorkerConfig {
   }
   requirePositive(problems, raw.training.localSteps, "'training.localSteps' (--local-steps)");
   requirePositive(problems, raw.training.batchSize, "'training.batchSize' (--batch-size)");
-  requirePositive(
-    problems,
-    raw.training.updatesPerVersion,
-    "'training.updatesPerVersion' (--updates-per-version)"
-  );
   if (raw.claim.expireMs <= raw.claim.heartbeatMs) {
     problems.push(
       `'claim.expireMs' (--claim-expire-ms) ${raw.claim.expireMs} must exceed 'claim.heartbeatMs' (--heartbeat-ms) ${raw.claim.heartbeatMs}`

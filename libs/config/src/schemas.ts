@@ -187,14 +187,14 @@ export function aggregatorSchema() {
       every: {
         doc: 'Write a snapshot every this many versions',
         format: 'nat',
-        default: 4,
+        default: 2,
         env: 'FL_SNAPSHOT_EVERY',
         arg: 'snapshot-every',
       },
       intervalMs: {
         doc: 'Write a snapshot at least this often while updates arrive, in milliseconds',
         format: 'nat',
-        default: 1000,
+        default: 250,
         env: 'FL_SNAPSHOT_INTERVAL_MS',
         arg: 'snapshot-interval-ms',
       },
@@ -351,19 +351,12 @@ export function workerSchema() {
         env: 'FL_LEARNING_RATE',
         arg: 'lr',
       },
-      updatesPerVersion: {
-        doc: 'Updates a worker sends from one snapshot version before it waits for a newer one',
+      pendingWaitMs: {
+        doc: "Longest wait for the aggregator to consume this worker's previous update before the next one is trained, in milliseconds",
         format: 'nat',
-        default: 1,
-        env: 'FL_UPDATES_PER_VERSION',
-        arg: 'updates-per-version',
-      },
-      versionWaitMs: {
-        doc: 'Longest wait for a newer snapshot before training again from the same one, in milliseconds',
-        format: 'nat',
-        default: 2000,
-        env: 'FL_VERSION_WAIT_MS',
-        arg: 'version-wait-ms',
+        default: 5000,
+        env: 'FL_PENDING_WAIT_MS',
+        arg: 'pending-wait-ms',
       },
       seed: {
         doc: 'Seed of batch sampling; each rank adds its rank',

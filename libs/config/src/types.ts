@@ -78,8 +78,7 @@ export interface WorkerConfig {
     readonly localSteps: number;
     readonly batchSize: number;
     readonly learningRate: number;
-    readonly updatesPerVersion: number;
-    readonly versionWaitMs: number;
+    readonly pendingWaitMs: number;
     readonly seed: number;
   };
   readonly claim: { readonly heartbeatMs: number; readonly expireMs: number };

@@ -56,6 +56,7 @@ const manifest: Manifest = {
     appliedByRank: { '0': 3 },
     meanStaleness: 1.5,
     updatesPerSecond: 2,
+    consumedSeq: 7,
   },
   covers: { ackFloor: 4, streamSeqs: [6, 7], applied: ['a'], rejected: [] },
 };

@@ -43,6 +43,11 @@ export interface ManifestProgress {
   readonly meanStaleness: number;
   /** Applied updates per second since the previous snapshot. */
   readonly updatesPerSecond: number;
+  /**
+   * Highest stream sequence the aggregator had handled when it wrote this manifest. A worker
+   * compares it with the sequence of its own last publish to wait until that was consumed.
+   */
+  readonly consumedSeq: number;
 }
 
 /** The value stored at `<job>.latest` in the `fl-model` KV bucket. */

@@ -68,6 +68,7 @@ function manifest(job: string, version: number): Manifest {
       appliedByRank: {},
       meanStaleness: 0,
       updatesPerSecond: 0,
+      consumedSeq: 0,
     },
     covers: { ackFloor: 0, streamSeqs: [], applied: [], rejected: [] },
   };

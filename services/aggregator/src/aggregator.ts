@@ -126,6 +126,8 @@ export class Aggregator {
   private stopReason: StopReason | null = null;
   private finalWrittenAt = 0;
   private lastMessageAt = 0;
+  private consumedSeq = 0;
+  private manifestConsumedSeq = 0;
   private finalWritten = false;
   private serial: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
@@ -225,6 +227,8 @@ export class Aggregator {
     this.ledger = new MessageLedger(manifest.covers.streamSeqs);
     this.coveredFloor = manifest.covers.ackFloor;
     this.appliedTotal = manifest.progress.updatesApplied;
+    this.consumedSeq = manifest.progress.consumedSeq ?? 0;
+    this.manifestConsumedSeq = this.consumedSeq;
     this.rejectedTotal = manifest.progress.updatesRejected;
     Object.assign(this.rejectedByReason, manifest.progress.rejectedByReason);
     Object.assign(this.appliedByRank, manifest.progress.appliedByRank);
@@ -317,7 +321,11 @@ export class Aggregator {
       return;
     }
     const due = Date.now() - this.lastSnapshotAt >= this.config.snapshot.intervalMs;
-    if (due && (this.ledger.hasNews || this.rule.version !== this.snapshotVersion)) {
+    const consumedMore = this.consumedSeq > this.manifestConsumedSeq;
+    if (
+      due &&
+      (this.ledger.hasNews || consumedMore || this.rule.version !== this.snapshotVersion)
+    ) {
       await this.writeSnapshot(false);
     }
   }
@@ -325,6 +333,7 @@ export class Aggregator {
   private async handle(msg: JsMsg): Promise<void> {
     const seq = msg.seq;
     this.lastMessageAt = Date.now();
+    this.consumedSeq = Math.max(this.consumedSeq, seq);
     if (seq <= this.coveredFloor || this.ledger.isCovered(seq)) {
       msg.ack();
       this.log.debug({ seq }, 'message covered by the restored snapshot; acknowledged again');
@@ -636,6 +645,7 @@ export class Aggregator {
         appliedByRank: { ...this.appliedByRank },
         meanStaleness: this.stalenessCount > 0 ? this.stalenessSum / this.stalenessCount : 0,
         updatesPerSecond: this.appliedSinceSnapshot / elapsed,
+        consumedSeq: this.consumedSeq,
       },
       covers: {
         ackFloor,
@@ -661,6 +671,7 @@ export class Aggregator {
       await this.pruneSnapshots();
     }
     this.snapshotVersion = version;
+    this.manifestConsumedSeq = manifest.progress.consumedSeq;
     this.lastSnapshotAt = now;
     this.appliedSinceSnapshot = 0;
     this.stalenessSum = 0;

@@ -2,6 +2,9 @@ import { ConfigError, aggregatorHelp, loadAggregatorConfig } from '@asyncfl/conf
 import { Aggregator } from './aggregator';
 import { createLogger } from './logger';
 
+/** Time allowed between a stop request and exit, in milliseconds; below Kubernetes' 60 s grace. */
+const SHUTDOWN_GRACE_MS = 45_000;
+
 async function main(): Promise<number> {
   if (process.argv.includes('--help')) {
     console.log(`Usage: aggregator [flags]\n\n${aggregatorHelp()}`);
@@ -19,12 +22,30 @@ async function main(): Promise<number> {
   }
   const log = createLogger('aggregator', config.logLevel, { job: config.job });
   const aggregator = new Aggregator(config, log);
-  const onSignal = (signal: NodeJS.Signals) => {
-    log.info({ signal }, 'stop requested; writing the final snapshot');
+  let stopRequested = false;
+  const requestStop = (cause: string) => {
+    if (stopRequested) {
+      log.warn({ cause }, 'second stop request; exiting without a final snapshot');
+      process.exit(1);
+    }
+    stopRequested = true;
+    log.info({ cause, graceMs: SHUTDOWN_GRACE_MS }, 'stop requested; writing the final snapshot');
     aggregator.stop('signal');
+    // A final snapshot needs NATS; without it the process must still end within the grace period.
+    setTimeout(() => {
+      log.error(
+        { graceMs: SHUTDOWN_GRACE_MS },
+        'final snapshot not stored within the grace period; exiting'
+      );
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS).unref();
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', () => requestStop('SIGINT'));
+  process.on('SIGTERM', () => requestStop('SIGTERM'));
+  // Started by a supervisor with an IPC channel (the local cluster): stop when it goes away.
+  if (process.send) process.on('disconnect', () => requestStop('parent exited'));
+  // The listener keeps the channel referenced; unreference it so it never delays exit.
+  process.channel?.unref();
   try {
     log.info({ rule: config.rule.kind, servers: config.nats.servers }, 'aggregator starting');
     await aggregator.start();

@@ -19,15 +19,32 @@ export function childArgs(args: readonly string[], rank: number): string[] {
   return [...out, '--rank', String(rank), '--count', '1'];
 }
 
+/** Time allowed between a stop request and exit, in milliseconds. */
+const SHUTDOWN_GRACE_MS = 20_000;
+
 async function runOne(config: WorkerConfig): Promise<number> {
   const log = createLogger('worker', config.logLevel, { job: config.job, rank: config.rank });
   const worker = new Worker(config, config.rank, log);
-  const onSignal = (signal: NodeJS.Signals) => {
-    log.info({ signal }, 'stop requested');
+  let stopRequested = false;
+  const requestStop = (cause: string) => {
+    if (stopRequested) process.exit(1);
+    stopRequested = true;
+    log.info({ cause }, 'stop requested');
     worker.stop();
+    setTimeout(() => {
+      log.error(
+        { graceMs: SHUTDOWN_GRACE_MS },
+        'worker did not stop within the grace period; exiting'
+      );
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS).unref();
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', () => requestStop('SIGINT'));
+  process.on('SIGTERM', () => requestStop('SIGTERM'));
+  // A launcher or supervisor holds an IPC channel to each worker: stop when it goes away.
+  if (process.send) process.on('disconnect', () => requestStop('parent exited'));
+  // The listener keeps the channel referenced; unreference it so it never delays exit.
+  process.channel?.unref();
   try {
     log.info({ world: config.world, id: config.id }, 'worker starting');
     await worker.start();
@@ -67,6 +84,9 @@ async function launch(config: WorkerConfig, args: readonly string[]): Promise<nu
   };
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
+  if (process.send) process.on('disconnect', () => forward('SIGTERM'));
+  // The listener keeps the channel referenced; unreference it so it never delays exit.
+  process.channel?.unref();
   const codes = await Promise.all(exits);
   const failed = codes.filter((code) => code !== 0).length;
   log.info({ failed, count: codes.length }, 'all workers exited');

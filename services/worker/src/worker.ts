@@ -66,7 +66,8 @@ export class Worker {
   private loadedVersion = -1;
   private base: TensorMap = new Map();
   private seq = 0;
-  private sentFromVersion = 0;
+  /** Stream sequence of this worker's newest update; 0 once the aggregator consumed it. */
+  private lastPublishedSeq = 0;
   private stopping = false;
 
   constructor(
@@ -180,11 +181,19 @@ export class Worker {
     return this.latest;
   }
 
-  private async waitForNewerThan(version: number, timeoutMs: number): Promise<void> {
+  private async waitUntilConsumed(seq: number, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (!this.stopping && (this.latest?.version ?? -1) <= version && !this.latest?.final) {
+    const consumed = () => (this.latest?.progress.consumedSeq ?? 0) >= seq || this.latest?.final;
+    while (!this.stopping && !consumed()) {
       const left = deadline - Date.now();
-      if (left <= 0) return;
+      if (left <= 0) {
+        this.log.debug(
+          { seq, waitedMs: timeoutMs },
+          'previous update not consumed yet; training anyway'
+        );
+        this.lastPublishedSeq = 0;
+        return;
+      }
       await new Promise<void>((resolve) => {
         this.manifestArrived = resolve;
         setTimeout(resolve, Math.min(left, 250));
@@ -206,7 +215,6 @@ export class Worker {
     }
     this.base = new Map(snapshot.weights.map((t) => [t.name, t.values]));
     this.loadedVersion = snapshot.version;
-    this.sentFromVersion = 0;
     this.log.debug({ version: snapshot.version }, 'loaded a snapshot');
   }
 
@@ -220,15 +228,11 @@ export class Worker {
         this.log.info({ version: manifest.version, published }, 'job is final; worker exiting');
         return 'final';
       }
-      if (
-        manifest.version === this.loadedVersion &&
-        this.sentFromVersion >= this.config.training.updatesPerVersion
-      ) {
-        // Bounds staleness: a worker that outpaces the aggregator would otherwise fill the
-        // stream with updates from one old version.
-        await this.waitForNewerThan(this.loadedVersion, this.config.training.versionWaitMs);
-        if (this.latest?.version !== this.loadedVersion) continue;
-        this.sentFromVersion = 0;
+      if (this.lastPublishedSeq > (manifest.progress.consumedSeq ?? 0)) {
+        // One update in flight per worker: a worker that outpaced the aggregator would
+        // otherwise fill the stream with updates that arrive ever staler.
+        await this.waitUntilConsumed(this.lastPublishedSeq, this.config.training.pendingWaitMs);
+        continue;
       }
       if (manifest.version !== this.loadedVersion) {
         try {
@@ -249,7 +253,6 @@ export class Worker {
       );
       await this.publish(this.deltaFrom(getWeights(this.model)), result.meanLoss, result.examples);
       published += 1;
-      this.sentFromVersion += 1;
       if (published % 50 === 0) {
         this.log.info(
           { published, baseVersion: this.loadedVersion, loss: result.meanLoss },
@@ -306,6 +309,7 @@ export class Worker {
               'publish not acknowledged; retrying with the same id'
             ),
         });
+        this.lastPublishedSeq = Math.max(...ack.streamSeqs);
         this.log.trace(
           { updateId: id, streamSeqs: ack.streamSeqs, bytes: bytes.length },
           'update published'
