@@ -27,7 +27,7 @@ export interface Evaluation {
   stalenessWeight: number;
   /** Weight reported in SubmitResult.weight and recorded for the rank share cap. */
   weight: number;
-  /** L2 norm over the trainable tensors. */
+  /** L2 norm over the trainable tensors, or 0 when no clip or outlier check needs it. */
   norm: number;
   /** Update tensors by spec index. A scratch array that the next admission overwrites. */
   tensors: Float32Array[];
@@ -335,23 +335,29 @@ export abstract class RuleBase implements AggregationRule {
     return tensors;
   }
 
-  /** Returns the L2 norm of the trainable tensors, or a rejection if any value is not finite. */
+  /**
+   * Returns the L2 norm of the trainable tensors, or a rejection if any value is not finite.
+   * Returns 0 without computing the norm when neither clipping nor the outlier check uses it.
+   */
   private measure(tensors: Float32Array[]): number | Rejection {
     const { trainable, names } = this.layout;
+    const needsNorm = this.common.clip !== undefined || this.normOutlier !== undefined;
     let trainableSquares = 0;
     for (let index = 0; index < tensors.length; index++) {
       const values = at(tensors, index);
-      const squares = sumOfSquares(values);
-      // A square of a finite float32 value is below 2^256, so only NaN or infinity can make the
-      // double-precision sum non-finite.
-      if (!Number.isFinite(squares)) {
+      const isTrainable = at(trainable, index);
+      const computeNorm = needsNorm && isTrainable;
+      // A finite float32 value is below 2^128 and its square below 2^256, so over fewer than 2^32
+      // elements only NaN or infinity can make either double-precision sum non-finite.
+      const sum = computeNorm ? sumOfSquares(values) : sumOfValues(values);
+      if (!Number.isFinite(sum)) {
         const position = values.findIndex((value) => !Number.isFinite(value));
         return reject(
           'non_finite',
           `tensor '${at(names, index)}' has ${values[position]} at element ${position}`
         );
       }
-      if (at(trainable, index)) trainableSquares += squares;
+      if (computeNorm) trainableSquares += sum;
     }
     return Math.sqrt(trainableSquares);
   }
@@ -379,6 +385,24 @@ function sumOfSquares(values: Float32Array): number {
     const x = values[i] as number;
     s0 += x * x;
   }
+  return s0 + s1 + (s2 + s3);
+}
+
+/** Sums values with independent partial sums. Used only to detect NaN and infinity. */
+function sumOfValues(values: Float32Array): number {
+  const length = values.length;
+  const unrolledEnd = length - (length % UNROLL);
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  for (let i = 0; i < unrolledEnd; i += UNROLL) {
+    s0 += values[i] as number;
+    s1 += values[i + 1] as number;
+    s2 += values[i + 2] as number;
+    s3 += values[i + 3] as number;
+  }
+  for (let i = unrolledEnd; i < length; i++) s0 += values[i] as number;
   return s0 + s1 + (s2 + s3);
 }
 
