@@ -6,6 +6,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { jetstream } from '@nats-io/jetstream';
 import { encodeUpdate, updateSubject } from '@asyncfl/protocol';
 import { connectNats, provisionAssets, type LocalNatsServer } from '@asyncfl/transport';
+import { assertReplayMatches, readStreamUpdates } from './audit';
 import {
   publishedUpdateIds,
   recordManifests,
@@ -38,7 +39,7 @@ describe('asynchronous training on MNIST digits', () => {
     const recorder = await recordManifests(modelKv, job);
     const report = join(dir, 'report.json');
     const common = ['--nats', server.url, '--job', job];
-    const aggregator = startService('aggregator', [
+    const aggregatorArgs = [
       ...common,
       '--target-accuracy',
       '0.86',
@@ -48,7 +49,8 @@ describe('asynchronous training on MNIST digits', () => {
       report,
       '--export-dir',
       join(dir, 'model'),
-    ]);
+    ];
+    const aggregator = startService('aggregator', aggregatorArgs);
     const workers = startService('worker', [
       ...common,
       '--rank',
@@ -111,6 +113,15 @@ describe('asynchronous training on MNIST digits', () => {
     assert.deepEqual(missing, [], 'published updates with no record');
     assert.deepEqual(doubled, [], 'updates recorded more than once');
     assert.deepEqual(unknown, [], 'records of updates never published');
+
+    const { updates } = await readStreamUpdates(nc, job);
+    const replayed = await assertReplayMatches({
+      aggregatorArgs,
+      manifests,
+      updates,
+      snapshots: (await provisionAssets(nc)).snapshots,
+    });
+    assert.equal(replayed, result.updatesApplied);
 
     const rejected = manifests.flatMap((m) => m.covers.rejected);
     const reasons = new Set(rejected.map((r) => r.reason));
