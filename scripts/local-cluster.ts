@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { KvWatchEntry } from '@nats-io/kv';
 import { decodeManifest, latestManifestKey, type Manifest } from '@asyncfl/protocol';
-import { LocalNatsServer, connectNats, provisionAssets } from '@asyncfl/transport';
+import { LocalNatsServer, connectNats, freePort, provisionAssets } from '@asyncfl/transport';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -129,6 +129,9 @@ async function main(): Promise<number> {
 
   console.log(`job ${job}: aggregator and ${workers} workers; logs in ${runDir}/`);
   const common = ['--nats', url, '--job', job];
+  // A free port unless FL_HTTP_PORT is set, so a second local cluster does not collide.
+  const httpPort = process.env.FL_HTTP_PORT ?? String(await freePort());
+  console.log(`dashboard at http://127.0.0.1:${httpPort}/ (metrics at /metrics)`);
   const aggregator = startService('aggregator', 'services/aggregator/src/main.ts', [
     ...common,
     '--rule',
@@ -141,6 +144,8 @@ async function main(): Promise<number> {
     reportPath,
     '--export-dir',
     join(runDir, 'model'),
+    '--http-port',
+    httpPort,
   ]);
   const launcher = startService('workers', 'services/worker/src/main.ts', [
     ...common,

@@ -72,7 +72,8 @@ export function startService(
     {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...env },
+      // Aggregators of parallel suites must not compete for the default HTTP port 9464.
+      env: { ...process.env, ...(service === 'aggregator' ? { FL_HTTP_PORT: '0' } : {}), ...env },
     }
   );
   return new ServiceProcess(child);

@@ -139,3 +139,33 @@ test('help lists every flag with its variable', () => {
   assert.match(help, /--rank/);
   assert.match(help, /FL_WORLD/);
 });
+
+test('aggregator HTTP settings default and override', () => {
+  const defaults = loadAggregatorConfig({ args: [], env: {} });
+  assert.equal(defaults.http.port, 9464);
+  assert.equal(defaults.http.host, '127.0.0.1');
+  const fromEnv = loadAggregatorConfig({ args: [], env: { FL_HTTP_PORT: '0' } });
+  assert.equal(fromEnv.http.port, 0);
+  const fromFlags = loadAggregatorConfig({
+    args: ['--http-port', '8080', '--http-host', '0.0.0.0'],
+    env: { FL_HTTP_PORT: '0' },
+  });
+  assert.equal(fromFlags.http.port, 8080);
+  assert.equal(fromFlags.http.host, '0.0.0.0');
+});
+
+test('aggregator HTTP port out of range is rejected', () => {
+  const problems = problemsOf(() =>
+    loadAggregatorConfig({ args: ['--http-port', '70000'], env: {} })
+  );
+  assert.ok(
+    problems.some((p) => p.includes('--http-port') && p.includes('70000')),
+    problems.join('\n')
+  );
+});
+
+test('aggregator empty HTTP host is rejected', () => {
+  const problems = problemsOf(() => loadAggregatorConfig({ args: [], env: { FL_HTTP_HOST: ' ' } }));
+  assert.equal(problems.length, 1);
+  assert.match(problems[0]!, /'http\.host' \(--http-host\) is empty/);
+});

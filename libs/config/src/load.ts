@@ -144,6 +144,11 @@ export function loadAggregatorConfig(sources: ConfigSources = {}): AggregatorCon
   if (raw.data.source === 'idx' && raw.data.dir === '') {
     problems.push("'data.dir' (--data-dir) is required when 'data.source' is idx");
   }
+  if (raw.http.host.trim() === '') {
+    problems.push(
+      "'http.host' (--http-host) is empty; give an address such as 127.0.0.1 or 0.0.0.0"
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(raw);
 }

@@ -59,6 +59,7 @@ export interface AggregatorConfig {
     readonly chunkTimeoutMs: number;
   };
   readonly output: { readonly report: string; readonly exportDir: string };
+  readonly http: { readonly host: string; readonly port: number };
   readonly logLevel: LogLevel;
 }
 

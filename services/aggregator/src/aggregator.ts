@@ -52,6 +52,13 @@ import {
 import { MessageLedger } from './ledger';
 import { ALL_REJECT_REASONS } from './reasons';
 import { buildReport, writeReport, type RunReport } from './report';
+import type {
+  AggregatorObserver,
+  AggregatorPhase,
+  AggregatorStatus,
+  EvaluationPoint,
+  NatsResources,
+} from './status';
 
 /** Translates the service configuration into the aggregation library's rule configuration. */
 export function ruleConfigOf(config: AggregatorConfig): RuleConfig {
@@ -132,9 +139,14 @@ export class Aggregator {
   private serial: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
 
+  private phase: AggregatorPhase = 'starting';
+  private lastTickAt = Date.now();
+  private durable = '';
+
   constructor(
     private readonly config: AggregatorConfig,
-    private readonly log: Logger
+    private readonly log: Logger,
+    private readonly observer?: AggregatorObserver
   ) {
     this.reassembler = new Reassembler<number>({ maxUpdateBytes: 512 << 20, maxOpenSets: 4096 });
     for (const reason of ALL_REJECT_REASONS) this.rejectedByReason[reason] = 0;
@@ -263,6 +275,8 @@ export class Aggregator {
     this.log.info({ durable, stream: UPDATE_STREAM }, 'consuming updates');
 
     this.messages = await consumer.consume({ max_messages: 512 });
+    this.durable = durable;
+    if (this.phase === 'starting') this.phase = 'running';
     for await (const msg of this.messages) {
       await this.enqueue(() => this.handle(msg));
     }
@@ -287,7 +301,34 @@ export class Aggregator {
 
   private fail(err: unknown): void {
     this.fatalError ??= err;
+    this.phase = 'failed';
     this.messages?.stop();
+  }
+
+  /** Returns a copy of the progress counters, for metrics, health checks and the dashboard. */
+  status(): AggregatorStatus {
+    return {
+      job: this.config.job,
+      phase: this.phase,
+      // The rule exists only after start() has restored or created the model.
+      rule: this.rule?.describe() ?? '',
+      version: this.rule?.version ?? 0,
+      snapshotVersion: this.snapshotVersion,
+      updatesApplied: this.appliedTotal,
+      updatesRejected: this.rejectedTotal,
+      rejectedByReason: { ...this.rejectedByReason },
+      appliedByRank: { ...this.appliedByRank },
+      metrics: this.metrics,
+      evaluations: [...this.history] as EvaluationPoint[],
+      stopReason: this.stopReason,
+      lastTickAt: this.lastTickAt,
+    };
+  }
+
+  /** Returns the connection and JetStream handles once start() has connected. */
+  natsResources(): NatsResources | undefined {
+    if (this.nc === undefined || this.assets === undefined) return undefined;
+    return { nc: this.nc, assets: this.assets, durable: this.durable };
   }
 
   /** Requests a clean stop: final snapshot, acknowledgements, report. */
@@ -297,6 +338,7 @@ export class Aggregator {
   }
 
   private async onTick(): Promise<void> {
+    this.lastTickAt = Date.now();
     this.ledger.keepAlive();
     const expired = this.reassembler.expire(Date.now(), this.config.consumer.chunkTimeoutMs);
     for (const set of expired) {
@@ -332,6 +374,7 @@ export class Aggregator {
 
   private async handle(msg: JsMsg): Promise<void> {
     const seq = msg.seq;
+    this.observer?.messageReceived(msg.subject, msg.data.length);
     this.lastMessageAt = Date.now();
     this.consumedSeq = Math.max(this.consumedSeq, seq);
     if (seq <= this.coveredFloor || this.ledger.isCovered(seq)) {
@@ -422,6 +465,7 @@ export class Aggregator {
     this.ledger.markRejected(rejection, seqs);
     this.rejectedTotal += 1;
     this.rejectedByReason[rejection.reason] = (this.rejectedByReason[rejection.reason] ?? 0) + 1;
+    this.observer?.updateRejected(rejection.reason);
   }
 
   private updateIdOf(update: UpdateMessage): string | undefined {
@@ -487,7 +531,9 @@ export class Aggregator {
 
     this.seenIds.add(id);
     this.pendingSeqs.set(id, { seqs, rank: update.rank, staleness: admission.staleness });
+    const submitStartedAt = performance.now();
     const result = this.rule.submit(input);
+    this.observer?.ruleSubmitted((performance.now() - submitStartedAt) / 1000);
     for (const appliedId of result.applied) {
       const pending = this.pendingSeqs.get(appliedId);
       if (!pending) continue;
@@ -498,6 +544,7 @@ export class Aggregator {
       this.appliedByRank[pending.rank] = (this.appliedByRank[pending.rank] ?? 0) + 1;
       this.stalenessSum += pending.staleness;
       this.stalenessCount += 1;
+      this.observer?.updateApplied(pending.rank, pending.staleness);
     }
     this.log.trace(
       {
@@ -577,6 +624,7 @@ export class Aggregator {
     await this.writeSnapshot(true);
     this.finalWritten = true;
     this.finalWrittenAt = Date.now();
+    if (this.phase === 'running') this.phase = 'draining';
     this.log.info(
       { version: this.rule.version, reason: this.stopReason },
       'final snapshot written; draining late updates'
@@ -691,6 +739,7 @@ export class Aggregator {
 
   private async finish(): Promise<RunReport> {
     if (this.fatalError !== undefined) throw this.fatalError;
+    this.phase = 'stopped';
     const report = buildReport({
       job: this.config.job,
       rule: this.rule.describe(),

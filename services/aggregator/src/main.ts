@@ -1,6 +1,8 @@
 import { ConfigError, aggregatorHelp, loadAggregatorConfig } from '@asyncfl/config';
 import { Aggregator } from './aggregator';
+import { AggregatorHttpServer } from './http';
 import { createLogger } from './logger';
+import { AggregatorMetrics } from './metrics';
 
 /** Time allowed between a stop request and exit, in milliseconds; below Kubernetes' 60 s grace. */
 const SHUTDOWN_GRACE_MS = 45_000;
@@ -21,7 +23,10 @@ async function main(): Promise<number> {
     throw err;
   }
   const log = createLogger('aggregator', config.logLevel, { job: config.job });
-  const aggregator = new Aggregator(config, log);
+  const metrics = new AggregatorMetrics({ job: config.job });
+  const aggregator = new Aggregator(config, log, metrics);
+  metrics.bind(() => aggregator.status());
+  let http: AggregatorHttpServer | undefined;
   let stopRequested = false;
   const requestStop = (cause: string) => {
     if (stopRequested) {
@@ -48,6 +53,15 @@ async function main(): Promise<number> {
   process.channel?.unref();
   try {
     log.info({ rule: config.rule.kind, servers: config.nats.servers }, 'aggregator starting');
+    // Listening first lets liveness probes pass while the model and data load.
+    http = await AggregatorHttpServer.start({
+      host: config.http.host,
+      port: config.http.port,
+      source: aggregator,
+      metrics,
+      log,
+    });
+    log.info({ url: http.url, port: http.port }, 'HTTP server listening');
     await aggregator.start();
     const report = await aggregator.run();
     log.info(
@@ -66,6 +80,7 @@ async function main(): Promise<number> {
     return 1;
   } finally {
     await aggregator.close();
+    await http?.close();
   }
 }
 
