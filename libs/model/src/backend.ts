@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { BackendUnavailableError, InvalidOptionError } from './errors';
+import { registerWasmGradientKernels } from './wasm-kernels';
 
 export type BackendPreference = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 
@@ -101,6 +102,8 @@ async function tryBackend(kind: BackendKind): Promise<Attempt> {
       return tryTensorflow();
     case 'wasm':
       await importBackendPackage('@tensorflow/tfjs-backend-wasm');
+      // tfjs registers no filter gradient for wasm, so CNNs need the project's kernels.
+      registerWasmGradientKernels();
       await setAndVerify('wasm');
       return { name: 'wasm', detail: '' };
     case 'cpu':

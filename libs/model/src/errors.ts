@@ -203,3 +203,25 @@ export class ModelLoadError extends ModelError {
     this.path = path;
   }
 }
+
+/** The active tfjs backend has no kernel for an operation that training the model needs. */
+export class KernelUnavailableError extends ModelError {
+  readonly code = 'FL_MODEL_KERNEL_UNAVAILABLE';
+  readonly modelName: string;
+  /** tfjs backend name, as `tf.getBackend()` returns it. */
+  readonly backend: string;
+  /** tfjs kernel name, such as 'Conv2DBackpropFilter'. */
+  readonly kernelName: string;
+
+  constructor(modelName: string, backend: string, kernelName: string, options?: ErrorOptions) {
+    super(
+      `model '${modelName}' cannot train on the '${backend}' backend: tfjs has no ` +
+        `'${kernelName}' kernel registered for '${backend}'; choose another backend`,
+      options
+    );
+    this.name = 'KernelUnavailableError';
+    this.modelName = modelName;
+    this.backend = backend;
+    this.kernelName = kernelName;
+  }
+}

@@ -1,10 +1,12 @@
 export { initBackend } from './backend';
+export { checkTrainable } from './capability';
 export type { BackendPreference, BackendSelection } from './backend';
 export {
   BackendUnavailableError,
   DuplicateWeightNameError,
   InvalidBatchError,
   InvalidOptionError,
+  KernelUnavailableError,
   LabelOutOfRangeError,
   ModelError,
   ModelExportError,

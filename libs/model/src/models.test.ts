@@ -102,15 +102,18 @@ describe('createModel mlp', () => {
   });
 
   test('unknown name lists known names', () => {
-    assert.deepEqual(MODEL_NAMES, ['mlp']);
+    assert.deepEqual(MODEL_NAMES, ['mlp', 'lenet', 'cifar-cnn']);
     assert.throws(
       () => createModel('resnet' as ModelName),
       (error: unknown) => {
         assert.ok(error instanceof UnknownModelError);
         assert.equal(error.code, 'FL_MODEL_UNKNOWN_MODEL');
         assert.equal(error.modelName, 'resnet');
-        assert.deepEqual(error.knownNames, ['mlp']);
-        assert.equal(error.message, "unknown model 'resnet': expected one of mlp");
+        assert.deepEqual(error.knownNames, ['mlp', 'lenet', 'cifar-cnn']);
+        assert.equal(
+          error.message,
+          "unknown model 'resnet': expected one of mlp, lenet, cifar-cnn"
+        );
         return true;
       }
     );
@@ -140,5 +143,139 @@ describe('createModel mlp', () => {
       spec.map((tensor) => tensor.name),
       ['dense1/kernel', 'dense1/bias']
     );
+  });
+});
+
+describe('createModel inputShape', () => {
+  test('mlp flattens an image shape', () => {
+    const model = createModel('mlp', { inputShape: [28, 28, 1] });
+
+    assert.deepEqual(modelSpec(model), DEFAULT_MLP_SPEC);
+    assert.deepEqual(model.inputs[0]?.shape, [null, 784]);
+  });
+
+  test('mlp input follows CIFAR shape', () => {
+    const model = createModel('mlp', { inputShape: [32, 32, 3] });
+
+    assert.deepEqual(modelSpec(model)[0]?.shape, [3072, 128]);
+  });
+
+  test('invalid shapes are rejected', () => {
+    const cases: [ModelName, number[]][] = [
+      ['mlp', []],
+      ['mlp', [28, 0, 1]],
+      ['mlp', [28.5]],
+      ['lenet', [784]],
+      ['lenet', [11, 28, 1]],
+      ['cifar-cnn', [32, 7, 3]],
+      ['cifar-cnn', [32, 32, -3]],
+    ];
+    for (const [name, inputShape] of cases) {
+      assert.throws(
+        () => createModel(name, { inputShape }),
+        (error: unknown) => error instanceof InvalidOptionError && error.option === 'inputShape',
+        `${name} ${JSON.stringify(inputShape)}`
+      );
+    }
+  });
+});
+
+describe('createModel lenet', () => {
+  test('spec has two convolutions', () => {
+    const spec = modelSpec(createModel('lenet'));
+
+    assert.deepEqual(
+      spec.map((tensor) => [tensor.name, tensor.shape]),
+      [
+        ['conv1/kernel', [5, 5, 1, 32]],
+        ['conv1/bias', [32]],
+        ['conv2/kernel', [5, 5, 32, 64]],
+        ['conv2/bias', [64]],
+        ['dense1/kernel', [1600, 128]],
+        ['dense1/bias', [128]],
+        ['dense2/kernel', [128, 10]],
+        ['dense2/bias', [10]],
+      ]
+    );
+  });
+
+  test('input is a 28x28 image', () => {
+    const model = createModel('lenet');
+
+    assert.deepEqual(model.inputs[0]?.shape, [null, 28, 28, 1]);
+    assert.deepEqual(model.outputs[0]?.shape, [null, 10]);
+  });
+
+  test('hidden sets dense widths', () => {
+    const spec = modelSpec(createModel('lenet', { hidden: [64, 32] }));
+
+    assert.deepEqual(
+      spec.filter((tensor) => tensor.name.endsWith('/kernel')).map((tensor) => tensor.shape),
+      [
+        [5, 5, 1, 32],
+        [5, 5, 32, 64],
+        [1600, 64],
+        [64, 32],
+        [32, 10],
+      ]
+    );
+  });
+
+  test('same seed gives identical weights', () => {
+    const first = getWeights(createModel('lenet', { seed: 4 }));
+    const second = getWeights(createModel('lenet', { seed: 4 }));
+    const other = getWeights(createModel('lenet', { seed: 5 }));
+
+    assert.deepEqual(second, first);
+    assert.notDeepEqual(other.get('conv2/kernel'), first.get('conv2/kernel'));
+  });
+
+  test('outputs are probabilities', () => {
+    const model = createModel('lenet', { seed: 1 });
+    const sums = tf.tidy(() => {
+      const images = tf.randomUniform([3, 28, 28, 1], 0, 1, 'float32', 1);
+      return Array.from(tf.sum(model.predict(images) as tf.Tensor, 1).dataSync());
+    });
+
+    for (const sum of sums) assert.ok(Math.abs(sum - 1) < 1e-5, `row sums to ${sum}`);
+  });
+});
+
+describe('createModel cifar-cnn', () => {
+  test('spec has three convolutions', () => {
+    const spec = modelSpec(createModel('cifar-cnn'));
+
+    assert.deepEqual(
+      spec.map((tensor) => [tensor.name, tensor.shape]),
+      [
+        ['conv1/kernel', [3, 3, 3, 32]],
+        ['conv1/bias', [32]],
+        ['conv2/kernel', [3, 3, 32, 64]],
+        ['conv2/bias', [64]],
+        ['conv3/kernel', [3, 3, 64, 64]],
+        ['conv3/bias', [64]],
+        ['dense1/kernel', [1024, 128]],
+        ['dense1/bias', [128]],
+        ['dense2/kernel', [128, 10]],
+        ['dense2/bias', [10]],
+      ]
+    );
+  });
+
+  test('input is a 32x32 color image', () => {
+    const model = createModel('cifar-cnn');
+
+    assert.deepEqual(model.inputs[0]?.shape, [null, 32, 32, 3]);
+    assert.deepEqual(model.outputs[0]?.shape, [null, 10]);
+  });
+
+  test('outputs are probabilities', () => {
+    const model = createModel('cifar-cnn', { seed: 1 });
+    const sums = tf.tidy(() => {
+      const images = tf.randomUniform([3, 32, 32, 3], 0, 1, 'float32', 1);
+      return Array.from(tf.sum(model.predict(images) as tf.Tensor, 1).dataSync());
+    });
+
+    for (const sum of sums) assert.ok(Math.abs(sum - 1) < 1e-5, `row sums to ${sum}`);
   });
 });
