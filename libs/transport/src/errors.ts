@@ -8,6 +8,8 @@ export const TransportErrorCode = {
   rankClaimed: 'FL_TRANSPORT_RANK_CLAIMED',
   manifestConflict: 'FL_TRANSPORT_MANIFEST_CONFLICT',
   snapshot: 'FL_TRANSPORT_SNAPSHOT',
+  permissionDenied: 'FL_TRANSPORT_PERMISSION_DENIED',
+  credentials: 'FL_TRANSPORT_CREDENTIALS',
 } as const;
 export type TransportErrorCode = (typeof TransportErrorCode)[keyof typeof TransportErrorCode];
 
@@ -109,5 +111,37 @@ export class SnapshotError extends TransportError {
     super(TransportErrorCode.snapshot, message, options);
     this.name = 'SnapshotError';
     this.object = object;
+  }
+}
+
+/** The server denied an identity permission to publish to or subscribe to a subject. */
+export class PermissionDeniedError extends TransportError {
+  readonly identity: string;
+  readonly operation: 'publish' | 'subscribe';
+  readonly subject: string;
+
+  constructor(
+    identity: string,
+    operation: 'publish' | 'subscribe',
+    subject: string,
+    message: string,
+    options?: ErrorOptions
+  ) {
+    super(TransportErrorCode.permissionDenied, message, options);
+    this.name = 'PermissionDeniedError';
+    this.identity = identity;
+    this.operation = operation;
+    this.subject = subject;
+  }
+}
+
+/** A credentials or TLS file is missing, unreadable or not in the expected format. */
+export class CredentialsError extends TransportError {
+  readonly path: string;
+
+  constructor(path: string, message: string, options?: ErrorOptions) {
+    super(TransportErrorCode.credentials, message, options);
+    this.name = 'CredentialsError';
+    this.path = path;
   }
 }

@@ -9,6 +9,8 @@ export {
   RankClaimedError,
   ManifestConflictError,
   SnapshotError,
+  PermissionDeniedError,
+  CredentialsError,
 } from './errors';
 export {
   connectNats,
@@ -17,6 +19,29 @@ export {
   DEFAULT_RECONNECT_JITTER_MS,
 } from './connection';
 export type { ConnectionOptions } from './connection';
+export { loadCredentials, redactServerUrls, securedConnectionOptions } from './connection';
+export type {
+  NatsCredentials,
+  ClientTlsOptions,
+  CredentialSources,
+  ClientSecuritySettings,
+} from './connection';
+export {
+  AGGREGATOR_IDENTITY,
+  OPERATOR_IDENTITY,
+  workerIdentity,
+  jobIdentities,
+  inboxPrefixFor,
+  workerPermissions,
+  aggregatorPermissions,
+  operatorPermissions,
+  permissionsFor,
+  renderAuthorizationConfig,
+  permissionDenied,
+} from './permissions';
+export { generateJobCredentials } from './credentials';
+export type { IdentityCredential, JobCredentials } from './credentials';
+export type { Identity, IdentityRole, SubjectPermissions, AuthorizedUser } from './permissions';
 export {
   UPDATE_STREAM,
   MODEL_BUCKET,
@@ -25,10 +50,11 @@ export {
   DEFAULT_PROVISION_OPTIONS,
   updateStreamConfig,
   provisionAssets,
+  openAssets,
   aggregatorDurableName,
   ensureAggregatorConsumer,
 } from './provision';
-export type { ProvisionOptions, JetStreamAssets, ConsumerOptions } from './provision';
+export type { ProvisionOptions, JetStreamAssets, ConsumerOptions, WorkerAssets } from './provision';
 export {
   publishUpdate,
   msgIdHeaderBytes,

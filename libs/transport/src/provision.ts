@@ -147,6 +147,50 @@ export async function provisionAssets(
   }
 }
 
+/** Handles of the assets a worker reads and writes; opened, never created. */
+export interface WorkerAssets {
+  readonly modelKv: KV;
+  readonly workerKv: KV;
+  readonly snapshots: ObjectStore;
+}
+
+/**
+ * Opens the model bucket, the workers bucket and the object store without creating or
+ * changing anything, so a worker needs no stream-management rights. Throws ProvisionError
+ * naming the first missing asset when the aggregator has not created them yet.
+ */
+export async function openAssets(nc: NatsConnection): Promise<WorkerAssets> {
+  const open = async <T>(name: string, opener: () => Promise<T>): Promise<T> => {
+    try {
+      return await opener();
+    } catch (err) {
+      const missing =
+        isApiError(err, JetStreamApiCodes.StreamNotFound) || /not found/i.test(describe(err));
+      throw new ProvisionError(
+        missing
+          ? `${name} does not exist yet; the aggregator creates it when it starts`
+          : `cannot open ${name}: ${describe(err)}`,
+        { cause: err }
+      );
+    }
+  };
+  const kvm = new Kvm(nc);
+  // A bound bucket is not checked until used, so `status` reads its stream info here. The
+  // buckets were created with direct get, which names the key in the request subject, so
+  // permissions can be granted per key.
+  const openBucket = async (bucket: string) => {
+    const kv = await kvm.open(bucket, { allow_direct: true });
+    await kv.status();
+    return kv;
+  };
+  const modelKv = await open(`KV bucket ${MODEL_BUCKET}`, () => openBucket(MODEL_BUCKET));
+  const workerKv = await open(`KV bucket ${WORKER_BUCKET}`, () => openBucket(WORKER_BUCKET));
+  const snapshots = await open(`object store ${SNAPSHOT_STORE}`, () =>
+    new Objm(nc).open(SNAPSHOT_STORE)
+  );
+  return { modelKv, workerKv, snapshots };
+}
+
 /** Settings of a job's durable aggregator consumer. */
 export interface ConsumerOptions {
   /** Time the server waits for an acknowledgement before redelivering, in milliseconds. */

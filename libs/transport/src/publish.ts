@@ -1,6 +1,7 @@
 import { JetStreamApiError, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
 import { splitIntoChunks } from '@asyncfl/protocol';
 import { PublishError, StreamFullError } from './errors';
+import { permissionDenied } from './permissions';
 import { UPDATE_STREAM } from './provision';
 
 /** Retry policy and size limit for publishing one update. */
@@ -15,6 +16,8 @@ export interface PublishUpdateOptions {
   readonly retryWaitMs?: number;
   /** Called before each retry, so a service can log it. */
   readonly onRetry?: (event: PublishRetryEvent) => void;
+  /** Name of the publishing identity, used in permission errors; `client` when omitted. */
+  readonly identity?: string;
 }
 
 /** What a retry is about to do and why. */
@@ -86,6 +89,9 @@ async function publishWithRetry(
         timeout: options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS,
       });
     } catch (err) {
+      // A denied publish never succeeds on retry.
+      const denied = permissionDenied(err, options.identity ?? 'client');
+      if (denied) throw denied;
       if (isStreamFull(err)) {
         throw new StreamFullError(
           UPDATE_STREAM,
