@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { ConfigError } from './errors';
 import { registerFormats } from './formats';
 import { aggregatorSchema, workerSchema } from './schemas';
-import type { AggregatorConfig, WorkerConfig } from './types';
+import type { AggregatorConfig, NatsConfig, WorkerConfig } from './types';
 
 /** Where configuration comes from; defaults to this process's arguments and environment. */
 export interface ConfigSources {
@@ -120,6 +120,45 @@ function loadRaw(schema: object, sources: ConfigSources): Record<string, unknown
   return config.getProperties();
 }
 
+/** Checks the NATS credential and TLS settings; `ranks` expands `{rank}` in worker paths. */
+function checkNatsSecurity(problems: string[], nats: NatsConfig, ranks: readonly number[]): void {
+  const kinds = [
+    nats.nkeySeedFile ? '--nats-nkey-file' : '',
+    nats.credsFile ? '--nats-creds' : '',
+    nats.user || nats.password ? '--nats-user/--nats-password' : '',
+  ].filter(Boolean);
+  if (kinds.length > 1) {
+    problems.push(`set one kind of NATS credentials, not ${kinds.join(' and ')}`);
+  }
+  if (Boolean(nats.user) !== Boolean(nats.password)) {
+    problems.push(
+      "'nats.user' (--nats-user, $NATS_USER) and 'nats.password' ($NATS_PASSWORD) must be set together"
+    );
+  }
+  if (Boolean(nats.tls.certFile) !== Boolean(nats.tls.keyFile)) {
+    problems.push(
+      "'nats.tls.certFile' (--nats-tls-cert) and 'nats.tls.keyFile' (--nats-tls-key) must be set together"
+    );
+  }
+  const files: [string, string][] = [
+    ['nats.nkeySeedFile (--nats-nkey-file)', nats.nkeySeedFile],
+    ['nats.credsFile (--nats-creds)', nats.credsFile],
+    ['nats.tls.caFile (--nats-tls-ca)', nats.tls.caFile],
+    ['nats.tls.certFile (--nats-tls-cert)', nats.tls.certFile],
+    ['nats.tls.keyFile (--nats-tls-key)', nats.tls.keyFile],
+  ];
+  for (const [name, path] of files) {
+    if (!path) continue;
+    const paths = path.includes('{rank}')
+      ? ranks.map((rank) => path.replaceAll('{rank}', String(rank)))
+      : [path];
+    for (const expanded of paths) {
+      if (!existsSync(expanded))
+        problems.push(`'${name}' file ${JSON.stringify(expanded)} does not exist`);
+    }
+  }
+}
+
 function requirePositive(problems: string[], value: number, name: string): void {
   if (value < 1) problems.push(`${name} must be >= 1 (got ${value})`);
 }
@@ -129,6 +168,7 @@ export function loadAggregatorConfig(sources: ConfigSources = {}): AggregatorCon
   const raw = loadRaw(aggregatorSchema(), sources) as unknown as AggregatorConfig;
   const problems: string[] = [];
   requirePositive(problems, raw.rule.bufferSize, "'rule.bufferSize' (--buffer-size)");
+  checkNatsSecurity(problems, raw.nats, []);
   requirePositive(problems, raw.snapshot.every, "'snapshot.every' (--snapshot-every)");
   requirePositive(problems, raw.evaluation.every, "'evaluation.every' (--eval-every)");
   if (raw.stop.targetAccuracy > 1) {
@@ -159,6 +199,8 @@ export function loadWorkerConfig(sources: ConfigSources = {}): WorkerConfig {
   const problems: string[] = [];
   requirePositive(problems, raw.world, '--world');
   requirePositive(problems, raw.count, '--count');
+  const ranks = Array.from({ length: Math.min(raw.count, 4096) }, (_, i) => raw.rank + i);
+  checkNatsSecurity(problems, raw.nats, ranks);
   if (raw.world >= 1 && raw.count >= 1 && raw.rank + raw.count > raw.world) {
     problems.push(
       `--rank ${raw.rank} with --count ${raw.count} needs ranks ${raw.rank}..${raw.rank + raw.count - 1}, but --world ${raw.world} has ranks 0..${raw.world - 1}; ranks must satisfy rank + count <= world`

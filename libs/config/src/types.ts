@@ -3,6 +3,14 @@ export interface NatsConfig {
   readonly servers: readonly string[];
   readonly replicas: number;
   readonly connectTimeoutMs: number;
+  /** Empty when unset, like every optional string below. */
+  readonly nkeySeedFile: string;
+  readonly credsFile: string;
+  readonly user: string;
+  /** Secret: never log it. */
+  readonly password: string;
+  readonly inboxPrefix: string;
+  readonly tls: { readonly caFile: string; readonly certFile: string; readonly keyFile: string };
 }
 
 /** Model architecture and initialization. */
