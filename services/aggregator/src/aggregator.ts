@@ -40,10 +40,14 @@ import {
 } from '@asyncfl/protocol';
 import {
   UPDATE_STREAM,
+  AGGREGATOR_IDENTITY,
   connectNats,
   ensureAggregatorConsumer,
   getSnapshot,
+  permissionDenied,
   provisionAssets,
+  redactServerUrls,
+  securedConnectionOptions,
   putSnapshot,
   readLatestManifest,
   writeManifest,
@@ -170,12 +174,23 @@ export class Aggregator {
       'model and held-out set ready'
     );
 
+    const identity = AGGREGATOR_IDENTITY.name;
+    const security = securedConnectionOptions(config.nats, config.job, identity);
     this.nc = await connectNats({
       servers: config.nats.servers,
       name: `aggregator-${config.job}`,
       connectTimeoutMs: config.nats.connectTimeoutMs,
+      ...security,
     });
-    log.info({ servers: config.nats.servers }, 'connected to NATS');
+    log.info(
+      {
+        servers: redactServerUrls(config.nats.servers),
+        identity,
+        auth: security.credentials?.kind ?? 'none',
+        tls: security.tls !== undefined || this.nc.info?.tls_required === true,
+      },
+      'connected to NATS'
+    );
     void this.watchStatus();
 
     this.assets = await provisionAssets(this.nc, {
@@ -184,6 +199,8 @@ export class Aggregator {
       updateMaxBytes: 4 * 1024 ** 3,
       duplicateWindowMs: 120_000,
       manifestHistory: 16,
+    }).catch((err: unknown) => {
+      throw permissionDenied(err, identity) ?? err;
     });
     await this.restoreOrInitialize();
   }
@@ -191,8 +208,12 @@ export class Aggregator {
   private async watchStatus(): Promise<void> {
     for await (const status of this.nc.status()) {
       if (status.type === 'disconnect' || status.type === 'reconnect' || status.type === 'error') {
+        const err =
+          status.type === 'error'
+            ? (permissionDenied(status.error, AGGREGATOR_IDENTITY.name) ?? status.error)
+            : undefined;
         this.log.warn(
-          { status: status.type, server: 'server' in status ? status.server : undefined },
+          { status: status.type, server: 'server' in status ? status.server : undefined, err },
           'NATS connection status changed'
         );
       }

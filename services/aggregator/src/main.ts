@@ -1,4 +1,5 @@
 import { ConfigError, aggregatorHelp, loadAggregatorConfig } from '@asyncfl/config';
+import { redactServerUrls } from '@asyncfl/transport';
 import { Aggregator } from './aggregator';
 import { AggregatorHttpServer } from './http';
 import { createLogger } from './logger';
@@ -52,7 +53,10 @@ async function main(): Promise<number> {
   // The listener keeps the channel referenced; unreference it so it never delays exit.
   process.channel?.unref();
   try {
-    log.info({ rule: config.rule.kind, servers: config.nats.servers }, 'aggregator starting');
+    log.info(
+      { rule: config.rule.kind, servers: redactServerUrls(config.nats.servers) },
+      'aggregator starting'
+    );
     // Listening first lets liveness probes pass while the model and data load.
     http = await AggregatorHttpServer.start({
       host: config.http.host,

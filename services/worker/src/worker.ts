@@ -31,12 +31,18 @@ import {
 import {
   StreamFullError,
   claimRank,
+  PermissionDeniedError,
+  ProvisionError,
   connectNats,
   getSnapshot,
-  provisionAssets,
+  openAssets,
+  permissionDenied,
   publishUpdate,
-  type JetStreamAssets,
+  redactServerUrls,
+  securedConnectionOptions,
+  workerIdentity,
   type RankLease,
+  type WorkerAssets,
 } from '@asyncfl/transport';
 
 /** Why a worker's loop ended. */
@@ -51,7 +57,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export class Worker {
   private nc!: NatsConnection;
   private js!: JetStreamClient;
-  private assets!: JetStreamAssets;
+  private assets!: WorkerAssets;
   private lease: RankLease | undefined;
   private model!: tf.LayersModel;
   private spec!: ModelSpec;
@@ -76,10 +82,22 @@ export class Worker {
     private readonly log: Logger
   ) {
     this.workerId = `${config.id}-${rank}`;
+    this.identity = workerIdentity(rank).name;
   }
+
+  /** Name of this worker's NATS credentials, used in permission errors. */
+  private readonly identity: string;
 
   /** Loads model and shard, connects, claims the rank and starts watching the manifest. */
   async start(): Promise<void> {
+    try {
+      await this.startUp();
+    } catch (err) {
+      throw permissionDenied(err, this.identity) ?? err;
+    }
+  }
+
+  private async startUp(): Promise<void> {
     const { config, log } = this;
     const backend = await initBackend(config.backend);
     log.info({ backend: backend.name, reason: backend.reason }, 'tfjs backend selected');
@@ -112,21 +130,25 @@ export class Worker {
       'data shard ready'
     );
 
+    const security = securedConnectionOptions(config.nats, config.job, this.identity, this.rank);
     this.nc = await connectNats({
       servers: config.nats.servers,
       name: this.workerId,
       connectTimeoutMs: config.nats.connectTimeoutMs,
+      ...security,
     });
-    log.info({ servers: config.nats.servers }, 'connected to NATS');
+    log.info(
+      {
+        servers: redactServerUrls(config.nats.servers),
+        identity: this.identity,
+        auth: security.credentials?.kind ?? 'none',
+        tls: security.tls !== undefined || this.nc.info?.tls_required === true,
+      },
+      'connected to NATS'
+    );
     void this.watchStatus();
     this.js = jetstream(this.nc);
-    this.assets = await provisionAssets(this.nc, {
-      replicas: config.nats.replicas,
-      updateMaxAgeMs: 24 * 3600 * 1000,
-      updateMaxBytes: 4 * 1024 ** 3,
-      duplicateWindowMs: 120_000,
-      manifestHistory: 16,
-    });
+    this.assets = await this.openAssetsWhenProvisioned();
     this.lease = await claimRank(
       this.assets.workerKv,
       config.job,
@@ -147,10 +169,29 @@ export class Worker {
     void this.watchManifest();
   }
 
+  /** Opens the buckets and object store, waiting while the aggregator has not created them. */
+  private async openAssetsWhenProvisioned(): Promise<WorkerAssets> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await openAssets(this.nc);
+      } catch (err) {
+        const denied = permissionDenied(err, this.identity);
+        if (denied || !(err instanceof ProvisionError) || this.stopping) throw denied ?? err;
+        if (attempt === 1 || attempt % 30 === 0) {
+          this.log.warn({ err, attempt }, 'JetStream assets not ready; waiting for the aggregator');
+        }
+        await sleep(1000);
+      }
+    }
+  }
+
   private async watchStatus(): Promise<void> {
     for await (const status of this.nc.status()) {
       if (status.type === 'disconnect' || status.type === 'reconnect') {
         this.log.warn({ status: status.type }, 'NATS connection status changed');
+      } else if (status.type === 'error') {
+        const denied = permissionDenied(status.error, this.identity);
+        this.log.error({ err: denied ?? status.error }, 'NATS reported an error');
       }
     }
   }
@@ -303,6 +344,7 @@ export class Worker {
       try {
         const ack = await publishUpdate(this.js, updateSubject(job, this.rank), id, bytes, {
           maxPayload: this.nc.info?.max_payload ?? 1024 * 1024,
+          identity: this.identity,
           onRetry: (event) =>
             this.log.warn(
               { err: event.error, updateId: id, attempt: event.attempt, waitMs: event.waitMs },
@@ -316,6 +358,8 @@ export class Worker {
         );
         return;
       } catch (err) {
+        // Credentials that do not allow this rank's subject never will: stop the worker.
+        if (err instanceof PermissionDeniedError) throw err;
         const waitMs = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
         const message =
           err instanceof StreamFullError
