@@ -62,6 +62,8 @@ export interface Manifest {
   /** Hex SHA-256 of the architecture (tensor names, shapes, dtypes). */
   readonly architectureHash: string;
   readonly createdAt: string;
+  /** Id of the aggregator process that wrote the manifest. */
+  readonly writer?: string;
   /** Description of the aggregation rule in use. */
   readonly rule: string;
   /** Set on the last manifest of a job; workers finish their step and exit. */

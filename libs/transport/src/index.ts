@@ -73,5 +73,5 @@ export {
   getSnapshot,
 } from './snapshots';
 export type { ManifestEntry } from './snapshots';
-export { LocalNatsServer, findNatsServerBinary, freePort } from './server';
-export type { LocalServerOptions } from './server';
+export { LocalNatsServer, LocalNatsCluster, findNatsServerBinary, freePort } from './server';
+export type { LocalServerOptions, LocalClusterOptions } from './server';

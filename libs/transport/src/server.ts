@@ -168,6 +168,16 @@ export class LocalNatsServer {
     clearTimeout(timer);
   }
 
+  /** Sends a signal without waiting, e.g. SIGSTOP and SIGCONT to freeze and resume it. */
+  signal(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+
+  /** True while the process runs. */
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
   /** Starts the server again on the same port and store, after `kill`. */
   async restart(): Promise<void> {
     await this.kill('SIGTERM');
@@ -176,5 +186,64 @@ export class LocalNatsServer {
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
     this.log = '';
     await this.waitReady(15_000);
+  }
+}
+
+/** Options of a local JetStream cluster. */
+export interface LocalClusterOptions {
+  /** Servers in the cluster; JetStream needs at least 3 for R3 assets. */
+  readonly size?: number;
+  /** Cluster name. */
+  readonly name?: string;
+}
+
+/** Several nats-server processes on 127.0.0.1 routed into one JetStream cluster. */
+export class LocalNatsCluster {
+  private constructor(
+    readonly servers: LocalNatsServer[],
+    readonly names: string[]
+  ) {}
+
+  /** Client URLs of every server. */
+  get urls(): string[] {
+    return this.servers.map((server) => server.url);
+  }
+
+  /** Starts the servers; each one routes to all the others. */
+  static async start(options: LocalClusterOptions = {}): Promise<LocalNatsCluster> {
+    const size = options.size ?? 3;
+    const name = options.name ?? 'asyncfl';
+    const clusterPorts: number[] = [];
+    for (let i = 0; i < size; i++) clusterPorts.push(await freePort());
+    const routes = clusterPorts.map((port) => `nats://127.0.0.1:${port}`).join(',');
+    const names = clusterPorts.map((_, i) => `${name}-${i}`);
+    const servers = await Promise.all(
+      clusterPorts.map((port, i) =>
+        LocalNatsServer.start({
+          args: [
+            '-n',
+            names[i]!,
+            '--cluster_name',
+            name,
+            '--cluster',
+            `nats://127.0.0.1:${port}`,
+            '--routes',
+            routes,
+          ],
+        })
+      )
+    );
+    return new LocalNatsCluster(servers, names);
+  }
+
+  /** The server process with the given server name. */
+  byName(serverName: string): LocalNatsServer | undefined {
+    const index = this.names.indexOf(serverName);
+    return index >= 0 ? this.servers[index] : undefined;
+  }
+
+  /** Stops every server and removes their stores. */
+  async stop(): Promise<void> {
+    await Promise.all(this.servers.map((server) => server.stop()));
   }
 }

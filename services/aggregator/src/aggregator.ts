@@ -29,6 +29,7 @@ import {
   decodeSnapshot,
   encodeSnapshot,
   formatUpdateId,
+  newIncarnation,
   rankFromSubject,
   snapshotObjectName,
   type EvaluationMetrics,
@@ -38,7 +39,9 @@ import {
   type TensorMap,
   type UpdateMessage,
 } from '@asyncfl/protocol';
+import { hostname } from 'node:os';
 import {
+  ManifestConflictError,
   UPDATE_STREAM,
   AGGREGATOR_IDENTITY,
   connectNats,
@@ -50,6 +53,7 @@ import {
   securedConnectionOptions,
   putSnapshot,
   readLatestManifest,
+  sha256Hex,
   writeManifest,
   type JetStreamAssets,
 } from '@asyncfl/transport';
@@ -138,6 +142,8 @@ export class Aggregator {
   private finalWrittenAt = 0;
   private lastMessageAt = 0;
   private consumedSeq = 0;
+  /** Identifies this process's manifests, so a write whose reply was lost can be recognized. */
+  private readonly writerId = `${hostname()}-${process.pid}-${newIncarnation()}`;
   private manifestConsumedSeq = 0;
   private finalWritten = false;
   private serial: Promise<void> = Promise.resolve();
@@ -255,7 +261,7 @@ export class Aggregator {
     this.snapshotVersion = manifest.version;
     this.snapshotObject = manifest.object;
     this.snapshotSha = manifest.sha256;
-    this.retained.push(manifest.object);
+    this.retained.push(...(await this.storedSnapshotNames(manifest)));
     this.metrics = manifest.metrics;
     this.ledger = new MessageLedger(manifest.covers.streamSeqs);
     this.coveredFloor = manifest.covers.ackFloor;
@@ -275,6 +281,29 @@ export class Aggregator {
       },
       'restored the newest snapshot'
     );
+  }
+
+  /**
+   * Lists the job's stored snapshots up to the restored one, oldest first, so pruning also
+   * removes what a crashed run kept. No manifest names a newer object, so those are deleted.
+   */
+  private async storedSnapshotNames(manifest: Manifest): Promise<string[]> {
+    const prefix = `${this.config.job}/v`;
+    const older: { name: string; version: number }[] = [];
+    for (const info of await this.assets.snapshots.list()) {
+      if (info.deleted || !info.name.startsWith(prefix) || info.name === manifest.object) continue;
+      const version = Number.parseInt(info.name.slice(prefix.length), 10);
+      if (!Number.isSafeInteger(version)) continue;
+      if (version < manifest.version) {
+        older.push({ name: info.name, version });
+        continue;
+      }
+      await this.assets.snapshots.delete(info.name).catch((err: unknown) => {
+        this.log.warn({ err, object: info.name }, 'could not delete an unreferenced snapshot');
+      });
+    }
+    older.sort((a, b) => a.version - b.version);
+    return [...older.map((o) => o.name), manifest.object];
   }
 
   private coveredFloor = 0;
@@ -377,6 +406,10 @@ export class Aggregator {
       );
     }
     if (this.finalWritten) return;
+    if (this.stopReason !== null) {
+      await this.finalize();
+      return;
+    }
     const budget = this.config.stop.timeBudgetS;
     if (budget > 0 && Date.now() - this.trainingStartedAt >= budget * 1000) {
       this.stopReason ??= 'time_budget';
@@ -684,8 +717,11 @@ export class Aggregator {
         })),
         stateScalars: state.scalars,
       });
-      const object = snapshotObjectName(job, version);
-      this.snapshotSha = await putSnapshot(this.assets.snapshots, object, bytes);
+      // The digest in the name keeps a rival aggregator at the same version from overwriting it.
+      const object = `${snapshotObjectName(job, version)}-${sha256Hex(bytes).slice(0, 16)}`;
+      this.snapshotSha = await this.retrying('store the snapshot object', () =>
+        putSnapshot(this.assets.snapshots, object, bytes)
+      );
       this.snapshotObject = object;
     }
 
@@ -703,6 +739,7 @@ export class Aggregator {
       sha256: this.snapshotSha,
       architectureHash: this.archHash,
       createdAt: new Date(now).toISOString(),
+      writer: this.writerId,
       rule: this.rule.describe(),
       final,
       metrics: this.metrics,
@@ -723,12 +760,7 @@ export class Aggregator {
         rejected: [...this.ledger.rejectedUpdates],
       },
     };
-    // A conflict means another aggregator owns the job; the error stops this one.
-    this.manifestRevision = await writeManifest(
-      this.assets.modelKv,
-      manifest,
-      this.manifestRevision
-    );
+    this.manifestRevision = await this.storeManifest(manifest);
     const acknowledged = this.ledger.acknowledgeSettled();
     this.log.debug(
       { version, final, acknowledged, revision: this.manifestRevision },
@@ -745,6 +777,61 @@ export class Aggregator {
     this.appliedSinceSnapshot = 0;
     this.stalenessSum = 0;
     this.stalenessCount = 0;
+  }
+
+  /**
+   * Runs a NATS operation until it succeeds, waiting longer after each failure. It holds the
+   * serial queue meanwhile, so no message is handled while the store is unreachable.
+   */
+  private async retrying<T>(what: string, operation: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await operation();
+      } catch (err) {
+        if (err instanceof ManifestConflictError) throw err;
+        const waitMs = Math.min(250 * 2 ** (attempt - 1), 2_000);
+        this.log.warn({ err, attempt, waitMs }, `could not ${what}; retrying`);
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+      }
+    }
+  }
+
+  /**
+   * Writes the manifest with the expected revision. When a write times out, the server may
+   * still have stored it, so the key is read back: this aggregator's own manifest there
+   * counts as written, the unchanged revision is written again, and anything else means
+   * another aggregator took over the job, which stops this one.
+   */
+  private async storeManifest(manifest: Manifest): Promise<number> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await writeManifest(this.assets.modelKv, manifest, this.manifestRevision);
+      } catch (err) {
+        const latest = await this.retrying('read the manifest back', () =>
+          readLatestManifest(this.assets.modelKv, manifest.job)
+        );
+        const current = latest?.revision ?? 0;
+        const ours =
+          latest?.manifest.writer === manifest.writer &&
+          latest?.manifest.createdAt === manifest.createdAt;
+        if (ours) return current;
+        if (current !== this.manifestRevision) {
+          throw err instanceof ManifestConflictError
+            ? err
+            : new ManifestConflictError(
+                manifest.job,
+                this.manifestRevision,
+                `manifest of job '${manifest.job}' moved from revision ${this.manifestRevision} to ${current}, written by '${latest?.manifest.writer ?? 'unknown'}': another aggregator is running this job`
+              );
+        }
+        const waitMs = Math.min(250 * 2 ** (attempt - 1), 2_000);
+        this.log.warn(
+          { err, attempt, waitMs, version: manifest.version },
+          'could not write the manifest; retrying'
+        );
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+      }
+    }
   }
 
   private async pruneSnapshots(): Promise<void> {
