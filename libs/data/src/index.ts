@@ -1,8 +1,17 @@
 export { BatchSampler } from './batch-sampler';
+export {
+  CIFAR10_FILES,
+  CIFAR10_IMAGE_SHAPE,
+  CIFAR10_NUM_CLASSES,
+  CIFAR10_RECORD_BYTES,
+  loadCifar10Directory,
+  parseCifar10Batches,
+} from './cifar';
 export type { Batch } from './batch-sampler';
 export { countLabels, featureSize, subset, validateDataset } from './dataset';
 export type { Dataset } from './dataset';
 export {
+  CifarRecordSizeError,
   DataError,
   DataFileNotFoundError,
   EmptyShardError,
@@ -19,6 +28,7 @@ export {
   LabelOutOfRangeError,
   MnistDigitFileError,
   MnistPackageNotFoundError,
+  PartitionInfeasibleError,
   UnknownPartitionerError,
   formatMagic,
 } from './errors';
@@ -41,6 +51,12 @@ export {
   loadMnistDigitsFromDirectory,
   locateMnistDigitsDirectory,
 } from './mnist-package';
+export {
+  DEFAULT_CLASSES_PER_WORKER,
+  DEFAULT_CONCENTRATION,
+  createDirichletPartitioner,
+  createShardsPartitioner,
+} from './label-skew';
 export { PARTITIONER_NAMES, createPartitioner, iidPartitioner, validateWorld } from './partition';
 export type { Partitioner, PartitionerOptions } from './partition';
 export { Xoshiro128StarStar, createRng, randomPermutation, shuffleInPlace } from './rng';

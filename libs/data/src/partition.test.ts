@@ -76,7 +76,7 @@ test('iid partition rejects invalid seed', () => {
 });
 
 test('createPartitioner returns iid', () => {
-  assert.deepEqual(PARTITIONER_NAMES, ['iid']);
+  assert.deepEqual(PARTITIONER_NAMES, ['iid', 'dirichlet', 'shards']);
   const partitioner = createPartitioner('iid');
   assert.equal(partitioner.name, 'iid');
   assert.deepEqual(
@@ -86,14 +86,14 @@ test('createPartitioner returns iid', () => {
 });
 
 test('createPartitioner rejects unknown names', () => {
-  for (const name of ['dirichlet', 'IID', '', 'toString', '__proto__']) {
+  for (const name of ['lda', 'IID', '', 'toString', '__proto__']) {
     assert.throws(
       () => createPartitioner(name),
       (error: unknown) => {
         assert.ok(error instanceof UnknownPartitionerError, `name ${JSON.stringify(name)}`);
         assert.equal(error.code, 'FL_DATA_UNKNOWN_PARTITIONER');
         assert.equal(error.partitioner, name);
-        assert.match(error.message, /expected one of "iid"/);
+        assert.match(error.message, /expected one of "iid", "dirichlet", "shards"/);
         return true;
       }
     );

@@ -1,4 +1,10 @@
 import { InvalidArgumentError, UnknownPartitionerError } from './errors';
+import {
+  createDirichletPartitioner,
+  createShardsPartitioner,
+  DEFAULT_CLASSES_PER_WORKER,
+  DEFAULT_CONCENTRATION,
+} from './label-skew';
 import { createRng, randomPermutation } from './rng';
 
 /** Strategy that assigns the examples of a training set to the workers of a federation. */
@@ -45,6 +51,18 @@ const PARTITIONER_FACTORIES: Readonly<
     rejectUnknownOptions('iid', options, []);
     return iidPartitioner;
   },
+  dirichlet: (options: PartitionerOptions) => {
+    rejectUnknownOptions('dirichlet', options, ['concentration']);
+    return createDirichletPartitioner(
+      (options['concentration'] as number | undefined) ?? DEFAULT_CONCENTRATION
+    );
+  },
+  shards: (options: PartitionerOptions) => {
+    rejectUnknownOptions('shards', options, ['classesPerWorker']);
+    return createShardsPartitioner(
+      (options['classesPerWorker'] as number | undefined) ?? DEFAULT_CLASSES_PER_WORKER
+    );
+  },
 });
 
 /** Names accepted by `createPartitioner`. */
@@ -53,9 +71,10 @@ export const PARTITIONER_NAMES: readonly string[] = Object.freeze(
 );
 
 /**
- * Returns the partitioner called `name` configured with `options`. Throws
- * `UnknownPartitionerError` for a name not in `PARTITIONER_NAMES` and `InvalidArgumentError` for
- * an option that the partitioner does not define.
+ * Returns the partitioner called `name` configured with `options`: 'iid' takes none,
+ * 'dirichlet' takes `concentration` (default 0.5) and 'shards' takes `classesPerWorker`
+ * (default 2). Throws `UnknownPartitionerError` for a name not in `PARTITIONER_NAMES` and
+ * `InvalidArgumentError` for an option that the partitioner does not define or an invalid value.
  */
 export function createPartitioner(name: string, options: PartitionerOptions = {}): Partitioner {
   const factory = Object.hasOwn(PARTITIONER_FACTORIES, name)

