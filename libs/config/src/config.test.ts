@@ -169,3 +169,67 @@ test('aggregator empty HTTP host is rejected', () => {
   assert.equal(problems.length, 1);
   assert.match(problems[0]!, /'http\.host' \(--http-host\) is empty/);
 });
+
+test('model names include the CNNs', () => {
+  for (const name of ['mlp', 'lenet', 'cifar-cnn']) {
+    assert.equal(loadWorkerConfig({ args: ['--model', name], env: {} }).model.name, name);
+    assert.equal(loadAggregatorConfig({ args: [], env: { FL_MODEL: name } }).model.name, name);
+  }
+  const problems = problemsOf(() => loadWorkerConfig({ args: ['--model', 'resnet'], env: {} }));
+  assert.ok(
+    problems.some((p) => p.includes('model.name') && p.includes('resnet')),
+    problems.join('\n')
+  );
+});
+
+test('partition options load from flags', () => {
+  const defaults = loadWorkerConfig({ args: [], env: {} });
+  assert.equal(defaults.partition, 'iid');
+  assert.equal(defaults.partitionOptions.concentration, 0.5);
+  assert.equal(defaults.partitionOptions.classesPerWorker, 2);
+  const dirichlet = loadWorkerConfig({
+    args: ['--partition', 'dirichlet', '--dirichlet-concentration', '0.1'],
+    env: {},
+  });
+  assert.equal(dirichlet.partition, 'dirichlet');
+  assert.equal(dirichlet.partitionOptions.concentration, 0.1);
+  const shards = loadWorkerConfig({
+    args: ['--partition', 'shards'],
+    env: { FL_CLASSES_PER_WORKER: '3' },
+  });
+  assert.equal(shards.partition, 'shards');
+  assert.equal(shards.partitionOptions.classesPerWorker, 3);
+});
+
+test('invalid partition options are rejected', () => {
+  const concentration = problemsOf(() =>
+    loadWorkerConfig({ args: ['--dirichlet-concentration', '0'], env: {} })
+  );
+  assert.ok(
+    concentration.some((p) => p.includes('partitionOptions.concentration')),
+    concentration.join('\n')
+  );
+  const classes = problemsOf(() =>
+    loadWorkerConfig({ args: ['--classes-per-worker', '0'], env: {} })
+  );
+  assert.ok(
+    classes.some((p) => p.includes('--classes-per-worker') && p.includes('0')),
+    classes.join('\n')
+  );
+});
+
+test('cifar10 source needs a data dir', () => {
+  const problems = problemsOf(() =>
+    loadWorkerConfig({ args: ['--data-source', 'cifar10'], env: {} })
+  );
+  assert.ok(
+    problems.some((p) => p.includes('--data-dir') && p.includes('cifar10')),
+    problems.join('\n')
+  );
+  const config = loadAggregatorConfig({
+    args: ['--data-source', 'cifar10', '--data-dir', '/data/cifar'],
+    env: {},
+  });
+  assert.equal(config.data.source, 'cifar10');
+  assert.equal(config.data.dir, '/data/cifar');
+});

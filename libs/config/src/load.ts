@@ -181,8 +181,8 @@ export function loadAggregatorConfig(sources: ConfigSources = {}): AggregatorCon
       `'consumer.ackWaitMs' (--ack-wait-ms) is ${raw.consumer.ackWaitMs} but must exceed 'snapshot.intervalMs' (--snapshot-interval-ms) ${raw.snapshot.intervalMs}, or messages waiting for a snapshot are redelivered`
     );
   }
-  if (raw.data.source === 'idx' && raw.data.dir === '') {
-    problems.push("'data.dir' (--data-dir) is required when 'data.source' is idx");
+  if ((raw.data.source === 'idx' || raw.data.source === 'cifar10') && raw.data.dir === '') {
+    problems.push(`'data.dir' (--data-dir) is required when 'data.source' is ${raw.data.source}`);
   }
   if (raw.http.host.trim() === '') {
     problems.push(
@@ -208,13 +208,18 @@ export function loadWorkerConfig(sources: ConfigSources = {}): WorkerConfig {
   }
   requirePositive(problems, raw.training.localSteps, "'training.localSteps' (--local-steps)");
   requirePositive(problems, raw.training.batchSize, "'training.batchSize' (--batch-size)");
+  requirePositive(
+    problems,
+    raw.partitionOptions.classesPerWorker,
+    "'partitionOptions.classesPerWorker' (--classes-per-worker)"
+  );
   if (raw.claim.expireMs <= raw.claim.heartbeatMs) {
     problems.push(
       `'claim.expireMs' (--claim-expire-ms) ${raw.claim.expireMs} must exceed 'claim.heartbeatMs' (--heartbeat-ms) ${raw.claim.heartbeatMs}`
     );
   }
-  if (raw.data.source === 'idx' && raw.data.dir === '') {
-    problems.push("'data.dir' (--data-dir) is required when 'data.source' is idx");
+  if ((raw.data.source === 'idx' || raw.data.source === 'cifar10') && raw.data.dir === '') {
+    problems.push(`'data.dir' (--data-dir) is required when 'data.source' is ${raw.data.source}`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(raw);

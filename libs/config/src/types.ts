@@ -15,14 +15,14 @@ export interface NatsConfig {
 
 /** Model architecture and initialization. */
 export interface ModelConfig {
-  readonly name: 'mlp';
+  readonly name: 'mlp' | 'lenet' | 'cifar-cnn';
   readonly hidden: readonly number[];
   readonly seed: number;
 }
 
 /** Where examples come from. */
 export interface DataConfig {
-  readonly source: 'mnist-package' | 'idx';
+  readonly source: 'mnist-package' | 'idx' | 'cifar10';
   readonly dir: string;
   readonly testSize: number;
   readonly seed: number;
@@ -82,7 +82,12 @@ export interface WorkerConfig {
   readonly count: number;
   readonly world: number;
   readonly id: string;
-  readonly partition: 'iid';
+  readonly partition: 'iid' | 'dirichlet' | 'shards';
+  /** Settings of the chosen partitioner; the others are ignored. */
+  readonly partitionOptions: {
+    readonly concentration: number;
+    readonly classesPerWorker: number;
+  };
   readonly training: {
     readonly localSteps: number;
     readonly batchSize: number;

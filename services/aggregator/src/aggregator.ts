@@ -168,13 +168,14 @@ export class Aggregator {
     const backend = await initBackend(config.backend);
     log.info({ backend: backend.name, reason: backend.reason }, 'tfjs backend selected');
 
+    this.testSet = loadDataSplit(config.data).test;
     this.model = createModel(config.model.name, {
       hidden: [...config.model.hidden],
       seed: config.model.seed,
+      inputShape: this.testSet.imageShape,
     });
     this.spec = modelSpec(this.model);
     this.archHash = architectureHash(this.spec);
-    this.testSet = loadDataSplit(config.data).test;
     log.info(
       { model: config.model.name, tensors: this.spec.length, testExamples: this.testSet.count },
       'model and held-out set ready'

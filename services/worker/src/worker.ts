@@ -5,10 +5,18 @@ import type { KvWatchEntry } from '@nats-io/kv';
 import type { Logger } from 'pino';
 import type * as tf from '@tensorflow/tfjs';
 import type { WorkerConfig } from '@asyncfl/config';
-import { BatchSampler, createPartitioner, createRng, loadDataSplit } from '@asyncfl/data';
+import {
+  BatchSampler,
+  createPartitioner,
+  createRng,
+  loadDataSplit,
+  subset,
+  type PartitionerOptions,
+} from '@asyncfl/data';
 import {
   LocalTrainer,
   architectureHash,
+  checkTrainable,
   createModel,
   getWeights,
   initBackend,
@@ -44,6 +52,18 @@ import {
   type RankLease,
   type WorkerAssets,
 } from '@asyncfl/transport';
+
+/** Returns the options of the configured partitioner, which rejects options it does not define. */
+export function partitionerOptions(config: WorkerConfig): PartitionerOptions {
+  switch (config.partition) {
+    case 'dirichlet':
+      return { concentration: config.partitionOptions.concentration };
+    case 'shards':
+      return { classesPerWorker: config.partitionOptions.classesPerWorker };
+    case 'iid':
+      return {};
+  }
+}
 
 /** Why a worker's loop ended. */
 export type WorkerExit = 'final' | 'signal';
@@ -102,9 +122,11 @@ export class Worker {
     const backend = await initBackend(config.backend);
     log.info({ backend: backend.name, reason: backend.reason }, 'tfjs backend selected');
 
+    const { train } = loadDataSplit(config.data);
     this.model = createModel(config.model.name, {
       hidden: [...config.model.hidden],
       seed: config.model.seed,
+      inputShape: train.imageShape,
     });
     this.spec = modelSpec(this.model);
     this.archHash = architectureHash(this.spec);
@@ -112,16 +134,20 @@ export class Worker {
       learningRate: config.training.learningRate,
       batchSize: config.training.batchSize,
     });
-    const { train } = loadDataSplit(config.data);
-    const shards = createPartitioner(config.partition).partition(
+    // Fails with KernelUnavailableError, naming the backend and kernel, before anything connects.
+    checkTrainable(this.model);
+    const shards = createPartitioner(config.partition, partitionerOptions(config)).partition(
       train.labels,
       config.world,
       config.data.seed
     );
     const shard = shards[this.rank]!;
+    // A copy of the shard alone, so that the whole training set can be garbage-collected. Its
+    // examples keep their order, so the batches are the same as when sampling `train` by `shard`.
+    const shardData = subset(train, shard);
     this.sampler = new BatchSampler(
-      train,
-      shard,
+      shardData,
+      Uint32Array.from({ length: shard.length }, (_, index) => index),
       config.training.batchSize,
       createRng(config.training.seed + this.rank)
     );
