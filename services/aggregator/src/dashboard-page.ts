@@ -110,16 +110,29 @@ export const DASHBOARD_HTML = `<!doctype html>
     return Number.isFinite(value) ? value.toFixed(digits) : '–';
   }
 
-  function ticks(min, max, count) {
+  // Axis ticks at multiples of 1, 2 or 5 times a power of ten, about count of them.
+  function tickStep(min, max, count, integer) {
+    var raw = (max - min) / count;
+    var power = Math.pow(10, Math.floor(Math.log10(raw)));
+    var fraction = raw / power;
+    var step = (fraction <= 1 ? 1 : fraction <= 2 ? 2 : fraction <= 5 ? 5 : 10) * power;
+    return integer ? Math.max(1, Math.round(step)) : step;
+  }
+
+  function ticks(min, max, step) {
     var out = [];
-    for (var i = 0; i <= count; i++) out.push(min + ((max - min) * i) / count);
+    for (var i = Math.ceil(min / step); i * step <= max + step * 1e-9; i++) out.push(i * step);
     return out;
+  }
+
+  function decimalsOf(step) {
+    return Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
   }
 
   // Plot area inside the 640-wide view box; the margins hold the axis labels.
   var PLOT = { left: 52, right: 628, top: 12, bottom: 230 };
 
-  function lineChart(svg, series, yMin, yMax, yDigits) {
+  function lineChart(svg, series, yMin, yMax) {
     clear(svg);
     var points = [];
     series.forEach(function (s) { points = points.concat(s.points); });
@@ -130,12 +143,13 @@ export const DASHBOARD_HTML = `<!doctype html>
     if (yMax === yMin) yMax = yMin + 1;
     function sx(x) { return PLOT.left + ((x - xMin) / (xMax - xMin)) * (PLOT.right - PLOT.left); }
     function sy(y) { return PLOT.bottom - ((y - yMin) / (yMax - yMin)) * (PLOT.bottom - PLOT.top); }
-    ticks(yMin, yMax, 4).forEach(function (t) {
+    var yStep = tickStep(yMin, yMax, 5, false);
+    ticks(yMin, yMax, yStep).forEach(function (t) {
       el('line', { class: 'grid-line', x1: PLOT.left, x2: PLOT.right, y1: sy(t), y2: sy(t) }, svg);
-      text(svg, PLOT.left - 6, sy(t) + 4, t.toFixed(yDigits), 'end');
+      text(svg, PLOT.left - 6, sy(t) + 4, t.toFixed(decimalsOf(yStep)), 'end');
     });
-    ticks(xMin, xMax, 5).forEach(function (t) {
-      text(svg, sx(t), PLOT.bottom + 16, String(Math.round(t)), 'middle');
+    ticks(xMin, xMax, tickStep(xMin, xMax, 6, true)).forEach(function (t) {
+      text(svg, sx(t), PLOT.bottom + 16, String(t), 'middle');
     });
     el('line', { class: 'axis', x1: PLOT.left, x2: PLOT.right, y1: PLOT.bottom, y2: PLOT.bottom }, svg);
     el('line', { class: 'axis', x1: PLOT.left, x2: PLOT.left, y1: PLOT.top, y2: PLOT.bottom }, svg);
@@ -162,12 +176,14 @@ export const DASHBOARD_HTML = `<!doctype html>
     var bottom = height - 30;
     var maxCount = 0;
     bars.forEach(function (b) { maxCount = Math.max(maxCount, b.count); });
-    var yMax = maxCount > 0 ? maxCount : 1;
+    var yStep = tickStep(0, Math.max(maxCount, 1), 4, true);
+    // The axis ends at the first tick at or above the tallest bar.
+    var yMax = Math.max(1, Math.ceil(maxCount / yStep)) * yStep;
     var slot = (PLOT.right - PLOT.left) / Math.max(bars.length, 1);
     function sy(y) { return bottom - (y / yMax) * (bottom - PLOT.top); }
-    ticks(0, yMax, 4).forEach(function (t) {
+    ticks(0, yMax, yStep).forEach(function (t) {
       el('line', { class: 'grid-line', x1: PLOT.left, x2: PLOT.right, y1: sy(t), y2: sy(t) }, svg);
-      text(svg, PLOT.left - 6, sy(t) + 4, String(Math.round(t)), 'end');
+      text(svg, PLOT.left - 6, sy(t) + 4, String(t), 'end');
     });
     el('line', { class: 'axis', x1: PLOT.left, x2: PLOT.right, y1: bottom, y2: bottom }, svg);
     bars.forEach(function (b, i) {
@@ -212,12 +228,12 @@ export const DASHBOARD_HTML = `<!doctype html>
     lineChart(document.getElementById('accuracy-chart'), [
       { name: 'top1', points: evals.map(function (p) { return { x: p.version, y: p.top1 }; }) },
       { name: 'top5', points: evals.map(function (p) { return { x: p.version, y: p.top5 }; }) },
-    ], 0, 1, 1);
+    ], 0, 1);
     var maxLoss = 0;
     evals.forEach(function (p) { if (Number.isFinite(p.loss)) maxLoss = Math.max(maxLoss, p.loss); });
     lineChart(document.getElementById('loss-chart'), [
       { name: 'loss', points: evals.map(function (p) { return { x: p.version, y: p.loss }; }) },
-    ], 0, maxLoss > 0 ? maxLoss * 1.05 : 1, 2);
+    ], 0, maxLoss > 0 ? maxLoss * 1.05 : 1);
 
     // Empty buckets above the largest observed staleness are left off.
     var bars = data.staleness.bars;
