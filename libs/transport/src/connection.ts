@@ -85,17 +85,28 @@ export async function connectNats(options: ConnectionOptions): Promise<NatsConne
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     const servers = redactServerUrls(options.servers).join(', ');
-    const hint = /authorization|authentication|permissions/i.test(reason)
-      ? `check the credentials of identity '${identity}'`
-      : /certificate|tls|ssl|self.signed|handshake/i.test(reason)
-        ? `check the TLS CA, certificate and key of identity '${identity}'`
-        : 'check that the server is running and reachable';
+    const hint = connectHint(reason, identity, tls !== undefined);
     throw new ConnectError(
       options.servers,
       `identity '${identity}' cannot connect to NATS at ${servers}: ${reason}; ${hint}`,
       { cause: err }
     );
   }
+}
+
+function connectHint(reason: string, identity: string, usesTls: boolean): string {
+  if (/authorization|authentication|permissions/i.test(reason)) {
+    return `check the credentials of identity '${identity}'`;
+  }
+  if (/certificate|tls|ssl|self.signed|handshake/i.test(reason)) {
+    return `check the TLS CA, certificate and key of identity '${identity}'`;
+  }
+  if (usesTls) {
+    // nats-server closes the connection when it rejects a client certificate, and the
+    // client then only sees its attempts time out.
+    return `check that the server is running and reachable, and that it accepts the client certificate of identity '${identity}'`;
+  }
+  return 'check that the server is running and reachable';
 }
 
 function authenticatorOf(credentials: NatsCredentials): Authenticator {

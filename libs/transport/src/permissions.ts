@@ -192,11 +192,27 @@ export function permissionsFor(identity: Identity, job: string): SubjectPermissi
   }
 }
 
-/** A user entry of the server's authorization block. */
-export interface AuthorizedUser {
-  readonly identity: Identity;
-  /** The user's public NKey (`U…`); the seed never goes into the server configuration. */
-  readonly nkey: string;
+/**
+ * A user entry of the server's authorization block: a public NKey (`U…`), whose seed never
+ * goes into the server configuration, or a user name and password, which does.
+ */
+export type AuthorizedUser =
+  | { readonly identity: Identity; readonly nkey: string }
+  | { readonly identity: Identity; readonly user: string; readonly password: string };
+
+function renderCredential(entry: AuthorizedUser): string[] {
+  if ('nkey' in entry) {
+    if (!/^U[A-Z2-7]{55}$/.test(entry.nkey)) {
+      throw new RangeError(
+        `'${entry.nkey}' of identity '${entry.identity.name}' is not a user public NKey`
+      );
+    }
+    return [`      nkey: ${JSON.stringify(entry.nkey)}`];
+  }
+  return [
+    `      user: ${JSON.stringify(entry.user)}`,
+    `      password: ${JSON.stringify(entry.password)}`,
+  ];
 }
 
 function renderList(key: string, subjects: readonly string[], indent: string): string[] {
@@ -219,20 +235,17 @@ function renderRules(
 }
 
 /**
- * Renders the nats-server `authorization` block that admits exactly the given NKey users,
- * each with its identity's permissions. It contains public keys only, so it is not secret.
+ * Renders the nats-server `authorization` block that admits exactly the given users, each
+ * with its identity's permissions. With NKey users only, it holds no secret.
  */
 export function renderAuthorizationConfig(job: string, users: readonly AuthorizedUser[]): string {
   assertJobName(job);
-  const entries = users.map(({ identity, nkey }) => {
-    if (!/^U[A-Z2-7]{55}$/.test(nkey)) {
-      throw new RangeError(`'${nkey}' of identity '${identity.name}' is not a user public NKey`);
-    }
-    const permissions = permissionsFor(identity, job);
+  const entries = users.map((entry) => {
+    const permissions = permissionsFor(entry.identity, job);
     return [
-      `    # ${identity.name}`,
+      `    # ${entry.identity.name}`,
       '    {',
-      `      nkey: ${JSON.stringify(nkey)}`,
+      ...renderCredential(entry),
       '      permissions: {',
       ...renderRules('publish', permissions.publish),
       ...renderRules('subscribe', permissions.subscribe),
