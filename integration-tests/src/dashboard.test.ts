@@ -7,13 +7,14 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { connectNats, provisionAssets, type LocalNatsServer } from '@asyncfl/transport';
+import { connectNats, provisionAssets } from '@asyncfl/transport';
 import {
   recordManifests,
   startServer,
   startService,
   tempDir,
   type ServiceProcess,
+  type TestNatsServer,
 } from './harness';
 import { getJson, samplesByLabel, scrape, waitFor, waitForHttpUrl } from './http-probes';
 
@@ -101,7 +102,7 @@ describe(
   'live dashboard in headless Chromium',
   { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is not installed (apt-get install chromium)` },
   () => {
-    let server: LocalNatsServer;
+    let server: TestNatsServer;
     let nc: NatsConnection;
     let dir: string;
     let aggregator: ServiceProcess;

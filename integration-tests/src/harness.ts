@@ -16,16 +16,20 @@ import {
   latestManifestKey,
   type Manifest,
 } from '@asyncfl/protocol';
-import { LocalNatsServer, UPDATE_STREAM } from '@asyncfl/transport';
+import { UPDATE_STREAM } from '@asyncfl/transport';
+import { startTestNatsServer, type TestNatsServer } from './nats-backend';
+
+export type { TestNatsServer } from './nats-backend';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 /**
- * A JetStream server for one suite. Where a Docker engine is reachable a container could
- * serve instead; on machines without one the suite starts nats-server itself.
+ * Starts a JetStream server for one suite: a container where a Docker engine is reachable,
+ * otherwise a nats-server process (see nats-backend.ts). Suites that signal or restart the
+ * server start a LocalNatsServer themselves, because only a process gives that control.
  */
-export async function startServer(): Promise<LocalNatsServer> {
-  return LocalNatsServer.start();
+export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise<TestNatsServer> {
+  return startTestNatsServer(env);
 }
 
 /** A service started as a child process, with its output kept for failure messages. */

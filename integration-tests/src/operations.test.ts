@@ -9,10 +9,10 @@ import {
   aggregatorDurableName,
   connectNats,
   provisionAssets,
+  LocalNatsServer,
   type JetStreamAssets,
-  type LocalNatsServer,
 } from '@asyncfl/transport';
-import { recordManifests, startServer, startService, type ServiceProcess } from './harness';
+import { recordManifests, startService, type ServiceProcess } from './harness';
 import { getJson, samplesByLabel, scrape, waitFor, waitForHttpUrl } from './http-probes';
 
 interface Health {
@@ -32,7 +32,8 @@ describe('aggregator operations on a live run', () => {
   let recorder: Awaited<ReturnType<typeof recordManifests>>;
 
   before(async () => {
-    server = await startServer();
+    // A process, not a container: the suite kills and restarts the server.
+    server = await LocalNatsServer.start();
     nc = await connectNats({ servers: [server.url], name: 'integration-test-operations' });
     assets = await provisionAssets(nc);
     recorder = await recordManifests(assets.modelKv, JOB);

@@ -4,13 +4,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Manifest } from '@asyncfl/protocol';
-import {
-  connectNats,
-  getSnapshot,
-  provisionAssets,
-  readLatestManifest,
-  type LocalNatsServer,
-} from '@asyncfl/transport';
+import { connectNats, getSnapshot, provisionAssets, readLatestManifest } from '@asyncfl/transport';
 import {
   publishedUpdateIds,
   recordManifests,
@@ -19,6 +13,7 @@ import {
   startService,
   tempDir,
   type ServiceProcess,
+  type TestNatsServer,
 } from './harness';
 
 /** Upper bound on any single wait, so a stuck service fails the test instead of hanging it. */
@@ -105,7 +100,7 @@ function assertVersionsNonDecreasing(manifests: readonly Manifest[]): void {
 }
 
 describe('aggregator restarts', () => {
-  let server: LocalNatsServer;
+  let server: TestNatsServer;
   let nc: NatsConnection;
   let dir: string;
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { jetstream } from '@nats-io/jetstream';
 import { encodeUpdate, updateSubject } from '@asyncfl/protocol';
-import { connectNats, provisionAssets, type LocalNatsServer } from '@asyncfl/transport';
+import { connectNats, provisionAssets } from '@asyncfl/transport';
 import { assertReplayMatches, readStreamUpdates } from './audit';
 import {
   publishedUpdateIds,
@@ -14,10 +14,11 @@ import {
   startServer,
   startService,
   tempDir,
+  type TestNatsServer,
 } from './harness';
 
 describe('asynchronous training on MNIST digits', () => {
-  let server: LocalNatsServer;
+  let server: TestNatsServer;
   let nc: NatsConnection;
   let dir: string;
 
