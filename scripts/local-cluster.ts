@@ -122,6 +122,13 @@ async function main(): Promise<number> {
     server = await LocalNatsServer.start();
     url = server.url;
     console.log(`started nats-server with JetStream at ${url} (store ${server.storeDir})`);
+    console.log(
+      'TLS and authentication are off: this nats-server accepts any client on 127.0.0.1; see docs/security.md for credentials and TLS'
+    );
+  } else {
+    console.log(
+      `connecting to ${url}; this script's own connection uses no credentials or TLS files`
+    );
   }
   // Fails with a clear message when the configured server cannot be reached.
   const nc = await connectNats({ servers: [url], name: 'local-cluster' });
