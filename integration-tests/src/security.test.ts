@@ -426,6 +426,26 @@ describe(
         );
       });
 
+      test('consumer filter must match the subject', async () => {
+        // The permission names the filter in the create subject; the server checks the body.
+        const create = `$JS.API.CONSUMER.CREATE.KV_fl-model.spy.$KV.fl-model.${JOB}.latest`;
+        const reply = await worker3.request(
+          create,
+          JSON.stringify({
+            stream_name: 'KV_fl-model',
+            config: {
+              name: 'spy',
+              filter_subject: '$KV.fl-model.>',
+              ack_policy: 'none',
+              deliver_subject: `_INBOX_${JOB}.worker-3.spy`,
+            },
+          }),
+          { timeout: 2_000 }
+        );
+        const body = JSON.parse(new TextDecoder().decode(reply.data));
+        assert.match(body.error?.description ?? '', /did not match filtered subject/);
+      });
+
       test('rank 3 cannot subscribe to updates', async () => {
         for (const subject of [updateSubject(JOB, 4), `fl.${JOB}.update.*`, 'fl.>']) {
           await assertDenied(
