@@ -19,6 +19,8 @@ export {
   WeightUnknownError,
 } from './errors';
 export { evaluate } from './evaluate';
+export { countTrainingFlops } from './flops';
+export type { LayerFlops, TrainingFlops } from './flops';
 export type { EvaluateOptions, EvaluationResult } from './evaluate';
 export { exportTfjsModel, loadExportedModel } from './export';
 export type { ExportedModelPaths } from './export';
@@ -33,3 +35,4 @@ export type { ModelName, ModelOptions } from './models';
 export { LocalTrainer } from './train';
 export type { Batch, TrainerOptions, TrainStepsResult } from './train';
 export { architectureHash, getWeights, modelSpec, setWeights } from './weights';
+export { registerWasmGradientKernels, WASM_GRADIENT_KERNELS } from './wasm-kernels';

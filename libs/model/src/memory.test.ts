@@ -42,7 +42,7 @@ function retainedBytes(): number {
   return process.memoryUsage().rss;
 }
 
-/** Returns a weight map like `weights` with every value moved by up to ±`scale`. */
+/** Returns a weight map like `weights` with every value moved by up to ±`scale`/2. */
 function perturb(weights: TensorMap, seed: number, scale: number): TensorMap {
   const random = seededRandom(seed);
   return new Map(
@@ -68,8 +68,8 @@ interface LoopResult {
 }
 
 /**
- * Runs `steps` worker iterations with one local SGD step each. Every `VERSION_EVERY`th step
- * first loads a new version of the weights, as a worker does when a newer snapshot arrives.
+ * Runs `steps` worker iterations with one local SGD step each. Every fifth step
+ * (`VERSION_EVERY`) first loads a new version of the weights, as a worker does when a newer snapshot arrives.
  * The baselines are taken after `warmUpSteps`, once tfjs and the wasm heap have allocated their
  * working memory.
  */

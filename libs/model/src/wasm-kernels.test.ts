@@ -155,6 +155,53 @@ function referenceFilterGradient(
   return dw;
 }
 
+interface MatMulCase {
+  readonly a: number[];
+  readonly b: number[];
+  readonly transposeA: boolean;
+  readonly transposeB: boolean;
+}
+
+const MATMUL_CASES: readonly MatMulCase[] = [
+  { a: [64, 1600], b: [1600, 128], transposeA: false, transposeB: false },
+  { a: [64, 128], b: [1600, 128], transposeA: false, transposeB: true },
+  { a: [64, 1600], b: [64, 128], transposeA: true, transposeB: false },
+  { a: [7, 5], b: [4, 7], transposeA: true, transposeB: true },
+  { a: [3, 7, 5], b: [3, 7, 4], transposeA: true, transposeB: false },
+  { a: [3, 5, 7], b: [1, 4, 7], transposeA: false, transposeB: true },
+];
+
+async function matMulOn(backend: string, matMulCase: MatMulCase): Promise<Float32Array> {
+  await tf.setBackend(backend);
+  return tf.tidy(() => {
+    const a = tf.tensor(randomValues(sizeOf(matMulCase.a), 4), matMulCase.a);
+    const b = tf.tensor(randomValues(sizeOf(matMulCase.b), 5), matMulCase.b);
+    return tf.matMul(a, b, matMulCase.transposeA, matMulCase.transposeB).dataSync() as Float32Array;
+  });
+}
+
+describe('wasm matMul with transposes', () => {
+  for (const matMulCase of MATMUL_CASES) {
+    const name = `[${matMulCase.a}]${matMulCase.transposeA ? 'ᵀ' : ''} x [${matMulCase.b}]${matMulCase.transposeB ? 'ᵀ' : ''}`;
+    test(`parity with cpu: ${name}`, async () => {
+      const cpu = await matMulOn('cpu', matMulCase);
+      const wasm = await matMulOn('wasm', matMulCase);
+
+      assert.equal(wasm.length, cpu.length);
+      assert.ok(maxAbsDifference(wasm, cpu) < 1e-4, `differs by ${maxAbsDifference(wasm, cpu)}`);
+    });
+  }
+
+  test('matMul buffers are all disposed', async () => {
+    await matMulOn('wasm', MATMUL_CASES[2]!);
+    const buffers = tf.backend().numDataIds();
+
+    await matMulOn('wasm', MATMUL_CASES[2]!);
+
+    assert.equal(tf.backend().numDataIds(), buffers);
+  });
+});
+
 describe('wasm convolution gradients', () => {
   test('kernels registered after initBackend', () => {
     for (const kernelName of WASM_GRADIENT_KERNELS) {
@@ -209,11 +256,13 @@ describe('wasm convolution gradients', () => {
     await tf.setBackend('wasm');
     const convCase = CASES.find((c) => c.name === 'same stride 1')!;
     await convGradients('wasm', convCase);
-    const baseline = tf.memory().numTensors;
+    const tensors = tf.memory().numTensors;
+    const buffers = tf.backend().numDataIds();
 
     await convGradients('wasm', convCase);
 
-    assert.equal(tf.memory().numTensors, baseline);
+    assert.equal(tf.memory().numTensors, tensors);
+    assert.equal(tf.backend().numDataIds(), buffers);
   });
 
   test('input gradient plan covers stride 1', () => {

@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
-// Convolution gradient kernels for the tfjs WebAssembly backend, written as forward
-// convolutions so that they run on the backend's XNNPACK convolution. tfjs 4.22 registers no
-// Conv2DBackpropFilter for 'wasm', so no CNN can train there without ours. Its
-// Conv2DBackpropInput is a direct loop: with the 'lenet' model at batch 64 it took about 7
-// times as long as both forward convolutions together (tf.profile, one core).
+// Gradient kernels for the tfjs WebAssembly backend that run on the backend's fast XNNPACK
+// paths. tfjs 4.22 registers no Conv2DBackpropFilter for 'wasm', so no CNN can train there
+// without ours. Its Conv2DBackpropInput is a direct loop: with the 'lenet' model at batch 64 it
+// took about 7 times as long as both forward convolutions together (tf.profile, one core). Its
+// BatchMatMul with a transposed operand, which every dense layer's backward pass uses, took 7 to
+// 12 times as long as an explicit transpose followed by the untransposed product.
 
 const WASM = 'wasm';
 
@@ -15,17 +16,18 @@ type KernelArgs = Parameters<tf.KernelFunc>[0];
 export const WASM_GRADIENT_KERNELS: readonly string[] = [
   tf.Conv2DBackpropFilter,
   tf.Conv2DBackpropInput,
+  tf.BatchMatMul,
 ];
 
-/** tfjs's own Conv2DBackpropInput for 'wasm', kept for the cases that ours does not cover. */
-let nativeBackpropInput: tf.KernelConfig | undefined;
+/** tfjs's own 'wasm' kernels that ours replace, by name, kept for the cases ours pass on. */
+const nativeKernels = new Map<string, tf.KernelConfig>();
 
 /**
- * Registers the project's convolution gradient kernels for the 'wasm' backend. Call it after
+ * Registers the project's gradient kernels for the 'wasm' backend. Call it after
  * `@tensorflow/tfjs-backend-wasm` is loaded. A Conv2DBackpropFilter that tfjs already registers
- * is kept. Conv2DBackpropInput replaces tfjs's kernel and falls back to it for strides or
- * paddings that the forward-convolution form does not cover. Repeated calls change nothing.
- * Returns the names registered by this call.
+ * is kept. Conv2DBackpropInput and BatchMatMul replace tfjs's kernels and call them for the
+ * cases that need no rewriting. Repeated calls change nothing. Returns the names registered by
+ * this call.
  */
 export function registerWasmGradientKernels(): string[] {
   const registered: string[] = [];
@@ -37,21 +39,89 @@ export function registerWasmGradientKernels(): string[] {
     });
     registered.push(tf.Conv2DBackpropFilter);
   }
-  const currentInput = tf.getKernel(tf.Conv2DBackpropInput, WASM);
-  if (currentInput?.kernelFunc !== (conv2DBackpropInput as unknown as tf.KernelFunc)) {
-    nativeBackpropInput = currentInput;
-    // Unregister first: registerKernel would print a warning when it replaces a kernel.
-    if (currentInput !== undefined) tf.unregisterKernel(tf.Conv2DBackpropInput, WASM);
-    tf.registerKernel({
-      kernelName: tf.Conv2DBackpropInput,
-      backendName: WASM,
-      kernelFunc: conv2DBackpropInput as unknown as tf.KernelFunc,
-      // The fallback's wasm function is bound by its setup when a wasm backend initializes.
-      ...(currentInput?.setupFunc === undefined ? {} : { setupFunc: currentInput.setupFunc }),
-    });
-    registered.push(tf.Conv2DBackpropInput);
+  for (const [kernelName, kernelFunc] of [
+    [tf.Conv2DBackpropInput, conv2DBackpropInput],
+    [tf.BatchMatMul, batchMatMul],
+  ] as const) {
+    if (replaceNativeKernel(kernelName, kernelFunc as unknown as tf.KernelFunc)) {
+      registered.push(kernelName);
+    }
   }
   return registered;
+}
+
+/** Registers `kernelFunc` in place of the current 'wasm' kernel, unless it is already there. */
+function replaceNativeKernel(kernelName: string, kernelFunc: tf.KernelFunc): boolean {
+  const current = tf.getKernel(kernelName, WASM);
+  if (current?.kernelFunc === kernelFunc) return false;
+  if (current !== undefined) {
+    nativeKernels.set(kernelName, current);
+    // Unregister first: registerKernel would print a warning when it replaces a kernel.
+    tf.unregisterKernel(kernelName, WASM);
+  }
+  tf.registerKernel({
+    kernelName,
+    backendName: WASM,
+    kernelFunc,
+    // The native kernel's wasm function is bound by its setup when a wasm backend initializes.
+    ...(current?.setupFunc === undefined ? {} : { setupFunc: current.setupFunc }),
+  });
+  return true;
+}
+
+/** Calls tfjs's own 'wasm' kernel that ours replaced. */
+function runNativeKernel(kernelName: string, args: unknown, unsupported: string): tf.TensorInfo {
+  const native = nativeKernels.get(kernelName);
+  if (native === undefined) {
+    throw new Error(
+      `${kernelName} on the wasm backend: ${unsupported}, and tfjs has no kernel for it`
+    );
+  }
+  return native.kernelFunc(args as KernelArgs) as tf.TensorInfo;
+}
+
+/**
+ * Multiplies batches of matrices on the WebAssembly backend. An operand to be used transposed
+ * is transposed explicitly first, because tfjs 4.22 sends transposed products to a slow loop
+ * instead of XNNPACK.
+ */
+export function batchMatMul(args: {
+  inputs: tf.BatchMatMulInputs;
+  backend: BackendWasm;
+  attrs: tf.BatchMatMulAttrs;
+}): tf.TensorInfo {
+  const { inputs, backend, attrs } = args;
+  if (!attrs.transposeA && !attrs.transposeB) {
+    return runNativeKernel(tf.BatchMatMul, args, 'no kernel was registered before ours');
+  }
+  const a = inputs.a as tf.TensorInfo;
+  const b = inputs.b as tf.TensorInfo;
+  const temporaries: tf.TensorInfo[] = [];
+  try {
+    const left = attrs.transposeA ? swapLastAxes(a, backend) : a;
+    if (left !== a) temporaries.push(left);
+    const right = attrs.transposeB ? swapLastAxes(b, backend) : b;
+    if (right !== b) temporaries.push(right);
+    return runNativeKernel(
+      tf.BatchMatMul,
+      {
+        inputs: { a: left, b: right },
+        backend,
+        attrs: { ...attrs, transposeA: false, transposeB: false },
+      },
+      'no kernel was registered before ours'
+    );
+  } finally {
+    for (const tensor of temporaries) backend.disposeData(tensor.dataId);
+  }
+}
+
+function swapLastAxes(x: tf.TensorInfo, backend: BackendWasm): tf.TensorInfo {
+  const rank = x.shape.length;
+  const perm = Array.from({ length: rank }, (_, axis) => axis);
+  perm[rank - 2] = rank - 1;
+  perm[rank - 1] = rank - 2;
+  return runWasmKernel(tf.Transpose, backend, { x }, { perm });
 }
 
 /**
@@ -152,6 +222,7 @@ function runWasmKernel(
 ): tf.TensorInfo {
   const kernel = tf.getKernel(kernelName, WASM);
   if (kernel === undefined) {
+    // Worded as tfjs's engine words it, so that checkTrainable names the kernel.
     throw new Error(`Kernel '${kernelName}' not registered for backend '${WASM}'`);
   }
   return kernel.kernelFunc({
@@ -183,16 +254,14 @@ export function conv2DBackpropInput(args: {
   const dy = inputs.dy as tf.TensorInfo;
   const filter = inputs.filter as tf.TensorInfo;
   const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs;
-  const fallback = () => {
-    if (nativeBackpropInput === undefined) {
-      throw new Error(
-        `Conv2DBackpropInput on the wasm backend supports only stride 1, dataFormat 'NHWC' ` +
-          `and padding up to the filter size minus 1 (strides ${JSON.stringify(strides)}, ` +
-          `pad ${JSON.stringify(pad)}, dataFormat '${dataFormat}')`
-      );
-    }
-    return nativeBackpropInput.kernelFunc(args as unknown as KernelArgs) as tf.TensorInfo;
-  };
+  const fallback = () =>
+    runNativeKernel(
+      tf.Conv2DBackpropInput,
+      args,
+      `only stride 1, dataFormat 'NHWC' and padding up to the filter size minus 1 are ` +
+        `implemented (strides ${JSON.stringify(strides)}, pad ${JSON.stringify(pad)}, ` +
+        `dataFormat '${dataFormat}')`
+    );
   const padding =
     dataFormat === 'NHWC'
       ? planInputGradient(
