@@ -304,8 +304,13 @@ describe('chaos', () => {
     run.workers[1] = replacement;
     await waitFor(
       'the replacement worker to claim rank 1',
-      () => replacement.output.includes('rank claimed'),
-      60_000
+      () => replacement.output.includes('rank claimed') || replacement.child.exitCode !== null,
+      120_000
+    );
+    assert.match(
+      replacement.output,
+      /rank claimed/,
+      `replacement worker did not claim its rank:\n${replacement.output.slice(-3000)}`
     );
     const secondIncarnation = replacement
       .logLines()

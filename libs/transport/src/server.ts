@@ -3,6 +3,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { ServerProcessError } from './errors';
 
 /** Options of a nats-server process started on this machine. */
@@ -233,7 +235,34 @@ export class LocalNatsCluster {
         })
       )
     );
-    return new LocalNatsCluster(servers, names);
+    const cluster = new LocalNatsCluster(servers, names);
+    await cluster.waitForJetStream(30_000);
+    return cluster;
+  }
+
+  /** Waits until the cluster has elected a JetStream meta leader and answers API requests. */
+  private async waitForJetStream(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const nc = await connect({ servers: this.urls, name: 'cluster-ready-check' });
+    try {
+      for (;;) {
+        try {
+          const jsm = await jetstreamManager(nc, { timeout: 2_000 });
+          await jsm.getAccountInfo();
+          return;
+        } catch (err) {
+          if (Date.now() > deadline) {
+            throw new ServerProcessError(
+              `JetStream cluster not ready after ${timeoutMs} ms: ${String(err)}`,
+              { cause: err }
+            );
+          }
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+      }
+    } finally {
+      await nc.close();
+    }
   }
 
   /** The server process with the given server name. */
