@@ -1,3 +1,4 @@
+import { assertReplayMatches, readStreamUpdates } from './audit';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
@@ -215,9 +216,21 @@ describe('aggregator restarts', () => {
     );
     await killNewest();
 
-    // Run 4: restored and left to finish the job.
+    // Runs 4 and 5: restored and killed 20 versions later, so the aggregator dies five times.
+    for (const index of [3, 4]) {
+      runs.push(startService('aggregator', aggregatorArgs));
+      const target = storedAtKill.at(-1)!.version + 20;
+      await waitFor(
+        () => (newest()?.version ?? 0) >= target,
+        `run ${index + 1} stores version ${target}`,
+        [runs[index]!, workers]
+      );
+      await killNewest();
+    }
+
+    // Run 6: restored and left to finish the job.
     runs.push(startService('aggregator', aggregatorArgs));
-    const lastRun = runs[3]!;
+    const lastRun = runs[5]!;
     const lastCode = await lastRun.exited;
     assert.equal(lastCode, 0, `the last aggregator failed:\n${lastRun.output.slice(-4000)}`);
     const workersCode = await workers.exited;
@@ -228,7 +241,7 @@ describe('aggregator restarts', () => {
     const manifests = recorder.manifests;
     const final = manifests.at(-1)!;
     t.diagnostic(
-      `${manifests.length} manifests; runs 2 to 4 restored versions ${storedAtKill.map((s) => s.version).join(', ')}; final version ${final.version}`
+      `${manifests.length} manifests; runs 2 to 6 restored versions ${storedAtKill.map((s) => s.version).join(', ')}; final version ${final.version}`
     );
     t.diagnostic(`updates lost with each killed run: ${lostAtKill.map((ids) => ids.length)}`);
 
@@ -241,7 +254,7 @@ describe('aggregator restarts', () => {
     );
     await getSnapshot(snapshots, final);
 
-    // Runs 2 to 4 each restored the manifest stored when the run before was killed.
+    // Runs 2 to 6 each restored the manifest stored when the run before was killed.
     for (let i = 1; i < runs.length; i++) {
       const restored = logged(runs[i]!, 'restored the newest snapshot');
       assert.equal(restored.length, 1, `run ${i + 1} did not log a restored snapshot`);
@@ -279,6 +292,11 @@ describe('aggregator restarts', () => {
     assert.equal(result.stopReason, 'max_versions');
     assert.equal(result.updatesApplied, applied, 'applied total in the report');
     assert.equal(result.updatesRejected, rejected, 'rejected total in the report');
+
+    // The final model holds exactly the recorded updates, in the recorded order.
+    const { updates } = await readStreamUpdates(nc, job);
+    const replayed = await assertReplayMatches({ aggregatorArgs, manifests, updates, snapshots });
+    assert.equal(replayed, applied);
   });
 
   test('rival aggregator stops on a manifest conflict', { timeout: 600_000 }, async (t) => {
