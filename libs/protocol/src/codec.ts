@@ -6,7 +6,7 @@ import { shapeSize } from './tensors';
 
 const pb = asyncfl.v1;
 
-/** How a tensor's values travel. `float32` is exact; the others trade precision for bytes. */
+/** Wire encoding of a tensor's values: `float32` is exact, and the others trade precision for bytes. */
 export type TensorEncoding = 'float32' | 'float16' | 'int8' | 'topk';
 
 const ENCODING_TO_WIRE: Record<TensorEncoding, asyncfl.v1.Encoding> = {
@@ -57,7 +57,7 @@ export interface ChunkMessage {
   readonly data: Uint8Array;
 }
 
-/** What an update subject carries: a whole update or one chunk of one. */
+/** Payload of an update subject: a whole update or one chunk of one. */
 export type EnvelopeMessage =
   | { readonly kind: 'update'; readonly update: UpdateMessage }
   | { readonly kind: 'chunk'; readonly chunk: ChunkMessage };
@@ -114,6 +114,64 @@ function readFloat32(bytes: Uint8Array, count: number, field: string): Float32Ar
   return out;
 }
 
+/**
+ * Returns the value at position `index` of `values` sorted ascending, reordering `values` in
+ * place (Hoare's selection, expected linear time).
+ */
+function selectInPlace(values: Float32Array, index: number): number {
+  let left = 0;
+  let right = values.length - 1;
+  while (right > left) {
+    const a = values[left]!;
+    const b = values[(left + right) >>> 1]!;
+    const c = values[right]!;
+    const pivot = Math.max(Math.min(a, b), Math.min(Math.max(a, b), c));
+    let i = left;
+    let j = right;
+    while (i <= j) {
+      while (values[i]! < pivot) i++;
+      while (values[j]! > pivot) j--;
+      if (i <= j) {
+        const swap = values[i]!;
+        values[i] = values[j]!;
+        values[j] = swap;
+        i++;
+        j--;
+      }
+    }
+    if (index <= j) right = j;
+    else if (index >= i) left = i;
+    else return values[index]!;
+  }
+  return values[left]!;
+}
+
+/**
+ * Returns the positions of the `k` largest magnitudes in ascending order. Among equal magnitudes
+ * the lower positions win, and NaN counts as infinitely large, so a non-finite value is always
+ * sent and the receiver rejects the update instead of never seeing it.
+ */
+function topkPositions(values: Float32Array, k: number): Uint32Array {
+  const magnitudes = new Float32Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const magnitude = Math.abs(values[i]!);
+    magnitudes[i] = Number.isNaN(magnitude) ? Number.POSITIVE_INFINITY : magnitude;
+  }
+  const threshold = selectInPlace(magnitudes.slice(), values.length - k);
+  let above = 0;
+  for (let i = 0; i < values.length; i++) if (magnitudes[i]! > threshold) above++;
+  let tiesLeft = k - above;
+  const positions = new Uint32Array(k);
+  let taken = 0;
+  for (let i = 0; i < values.length && taken < k; i++) {
+    const magnitude = magnitudes[i]!;
+    if (magnitude > threshold || (magnitude === threshold && tiesLeft-- > 0)) {
+      positions[taken++] = i;
+    }
+  }
+  return positions;
+}
+
 /** Encodes one tensor for the wire. */
 export function encodeTensor(
   tensor: NamedTensor,
@@ -145,6 +203,11 @@ export function encodeTensor(
     case 'int8': {
       let maxAbs = 0;
       for (let i = 0; i < size; i++) maxAbs = Math.max(maxAbs, Math.abs(tensor.values[i]!));
+      if (!Number.isFinite(maxAbs)) {
+        // A NaN would round to 0 and an infinity would hide the other values, so the tensor goes
+        // with a NaN scale: every decoded value is NaN and the receiver rejects the update.
+        return { ...base, data: new Uint8Array(size), scale: Number.NaN };
+      }
       const scale = maxAbs > 0 ? maxAbs / 127 : 1;
       const bytes = new Int8Array(size);
       for (let i = 0; i < size; i++) bytes[i] = Math.round(tensor.values[i]! / scale);
@@ -155,9 +218,7 @@ export function encodeTensor(
       if (!Number.isSafeInteger(k) || k < 1) {
         throw new InvalidFieldError('k', `must be an integer >= 1 (got ${options.k})`);
       }
-      const order = Array.from({ length: size }, (_, i) => i);
-      order.sort((a, b) => Math.abs(tensor.values[b]!) - Math.abs(tensor.values[a]!) || a - b);
-      const kept = order.slice(0, k).sort((a, b) => a - b);
+      const kept = topkPositions(tensor.values, k);
       const indices = new Uint8Array(k * 4);
       const indexView = new DataView(indices.buffer);
       const values = new Float32Array(k);
@@ -232,8 +293,15 @@ export function decodeTensor(tensor: asyncfl.v1.ITensor): NamedTensor {
 /** Fields of an update that the worker fills in; the schema version is added on encoding. */
 export type UpdateFields = Omit<UpdateMessage, 'schemaVersion'>;
 
-/** Encodes an update as the envelope published on its rank's subject. */
-export function encodeUpdate(update: UpdateFields, options: TensorEncodeOptions = {}): Uint8Array {
+/**
+ * Encodes an update as the envelope published on its rank's subject. `options` applies to every
+ * tensor, or is a function that returns the options of each tensor.
+ */
+export function encodeUpdate(
+  update: UpdateFields,
+  options: TensorEncodeOptions | ((tensor: NamedTensor) => TensorEncodeOptions) = {}
+): Uint8Array {
+  const optionsOf = typeof options === 'function' ? options : () => options;
   for (const [field, value] of [
     ['seq', update.seq],
     ['baseVersion', update.baseVersion],
@@ -255,7 +323,7 @@ export function encodeUpdate(update: UpdateFields, options: TensorEncodeOptions 
       localLr: update.localLr,
       trainLoss: update.trainLoss,
       architectureHash: update.architectureHash,
-      tensors: update.tensors.map((t) => encodeTensor(t, options)),
+      tensors: update.tensors.map((t) => encodeTensor(t, optionsOf(t))),
     },
   });
   return pb.Envelope.encode(message).finish();
@@ -327,7 +395,7 @@ export function decodeEnvelope(bytes: Uint8Array): EnvelopeMessage {
         },
       };
     }
-    throw new Error('it holds neither an update nor a chunk');
+    throw new Error('the envelope contains neither an update nor a chunk');
   });
 }
 

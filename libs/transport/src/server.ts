@@ -150,7 +150,7 @@ export class LocalNatsServer {
     });
   }
 
-  /** The last lines the server logged. */
+  /** Returns the last lines the server logged. */
   recentLog(): string {
     return this.log;
   }
@@ -240,7 +240,7 @@ export class LocalNatsCluster {
     return cluster;
   }
 
-  /** Waits until the cluster has elected a JetStream meta leader and answers API requests. */
+  /** Waits until the cluster has elected a JetStream meta leader and serves API requests. */
   private async waitForJetStream(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     const nc = await connect({ servers: this.urls, name: 'cluster-ready-check' });
@@ -265,7 +265,7 @@ export class LocalNatsCluster {
     }
   }
 
-  /** The server process with the given server name. */
+  /** Returns the server process with the given server name. */
   byName(serverName: string): LocalNatsServer | undefined {
     const index = this.names.indexOf(serverName);
     return index >= 0 ? this.servers[index] : undefined;

@@ -90,10 +90,10 @@ export function ruleConfigOf(config: AggregatorConfig): RuleConfig {
   return { kind: 'fedasync', ...common, alpha: r.alpha, form: 'delta' };
 }
 
-/** Why the aggregator stopped training. */
+/** Reason the aggregator stopped training. */
 export type StopReason = 'target_accuracy' | 'max_versions' | 'time_budget' | 'signal';
 
-/** Least time after the final manifest during which late updates are still recorded, in ms. */
+/** Minimum time after the final manifest during which late updates are still recorded, in ms. */
 const FINAL_DRAIN_MS = 3_000;
 /** The drain ends once no message has arrived for this long, in ms. */
 const DRAIN_QUIET_MS = 1_500;
