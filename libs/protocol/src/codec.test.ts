@@ -188,3 +188,142 @@ test('snapshot round trip keeps weights, state and version', () => {
   assert.deepEqual(bits(decoded.stateTensors[0]!.values), bits(snapshot.stateTensors[0]!.values));
   assert.deepEqual(decoded.stateScalars, snapshot.stateScalars);
 });
+
+/** Returns the top-k positions by sorting, the slow reference for the selection in the codec. */
+function referenceTopk(values: Float32Array, k: number): number[] {
+  const magnitude = (i: number) => {
+    const m = Math.abs(values[i]!);
+    return Number.isNaN(m) ? Infinity : m;
+  };
+  const order = Array.from({ length: values.length }, (_, i) => i);
+  order.sort((a, b) => magnitude(b) - magnitude(a) || a - b);
+  return order.slice(0, k).sort((a, b) => a - b);
+}
+
+function nonZeroPositions(values: Float32Array): number[] {
+  const positions: number[] = [];
+  values.forEach((v, i) => {
+    if (v !== 0) positions.push(i);
+  });
+  return positions;
+}
+
+test('top-k selects the same positions as a full sort', () => {
+  // Values rounded to a few levels, so that many magnitudes tie at the threshold.
+  const values = randomFloats(5000, 11).map((v) => Math.round(v));
+  for (const k of [1, 7, 500, 2499, 4999, 5000]) {
+    const wire = encodeTensor({ name: 'w', shape: [5000], values }, { encoding: 'topk', k });
+    const view = new DataView(wire.indices!.buffer, wire.indices!.byteOffset);
+    const sent = Array.from({ length: k }, (_, i) => view.getUint32(i * 4, true));
+    assert.deepEqual(sent, referenceTopk(values, k), `k = ${k}`);
+  }
+});
+
+test('top-k error is bounded by the smallest kept magnitude', () => {
+  const n = 10_000;
+  const k = 100;
+  const values = randomFloats(n, 12);
+  const decoded = decodeTensor(
+    encodeTensor({ name: 'w', shape: [n], values }, { encoding: 'topk', k })
+  ).values;
+  let smallestKept = Infinity;
+  let kept = 0;
+  for (let i = 0; i < n; i++) {
+    if (decoded[i] !== 0) {
+      kept += 1;
+      assert.equal(decoded[i], values[i], `kept element ${i} is exact`);
+      smallestKept = Math.min(smallestKept, Math.abs(values[i]!));
+    }
+  }
+  assert.equal(kept, k);
+  let errorSquared = 0;
+  let normSquared = 0;
+  for (let i = 0; i < n; i++) {
+    const error = values[i]! - decoded[i]!;
+    assert.ok(Math.abs(error) <= smallestKept, `dropped element ${i} is at most the kept minimum`);
+    errorSquared += error * error;
+    normSquared += values[i]! * values[i]!;
+  }
+  // Dropping the n - k smallest magnitudes loses at most (1 - k/n) of the squared norm.
+  assert.ok(errorSquared <= (1 - k / n) * normSquared);
+});
+
+test('top-k sends NaN and infinity so the receiver sees them', () => {
+  const values = new Float32Array([5, NaN, 0.5, -Infinity, 3]);
+  const decoded = decodeTensor(
+    encodeTensor({ name: 'w', shape: [5], values }, { encoding: 'topk', k: 2 })
+  ).values;
+  assert.ok(Number.isNaN(decoded[1]!));
+  assert.equal(decoded[3], -Infinity);
+  assert.deepEqual(nonZeroPositions(decoded), [1, 3]);
+});
+
+test('int8 turns a non-finite tensor into NaN on decode', () => {
+  for (const bad of [NaN, Infinity, -Infinity]) {
+    const values = new Float32Array([1, bad, -2]);
+    const decoded = decodeTensor(
+      encodeTensor({ name: 'w', shape: [3], values }, { encoding: 'int8' })
+    ).values;
+    for (const v of decoded) assert.ok(Number.isNaN(v), `input ${bad} decodes to NaN`);
+  }
+});
+
+test('int8 of an all-zero tensor decodes to zeros', () => {
+  const decoded = decodeTensor(
+    encodeTensor({ name: 'w', shape: [4], values: new Float32Array(4) }, { encoding: 'int8' })
+  ).values;
+  assert.deepEqual(Array.from(decoded), [0, 0, 0, 0]);
+});
+
+test('float16 keeps NaN, infinities and overflow as non-finite', () => {
+  const values = new Float32Array([NaN, Infinity, -Infinity, 1e6]);
+  const decoded = decodeTensor(
+    encodeTensor({ name: 'w', shape: [4], values }, { encoding: 'float16' })
+  ).values;
+  assert.ok(Number.isNaN(decoded[0]!));
+  assert.equal(decoded[1], Infinity);
+  assert.equal(decoded[2], -Infinity);
+  assert.equal(decoded[3], Infinity);
+});
+
+test('update records each tensor encoding chosen per tensor', () => {
+  const update = sampleUpdate({
+    tensors: [
+      { name: 'kernel', shape: [100], values: randomFloats(100, 13) },
+      { name: 'moving_mean', shape: [4], values: randomFloats(4, 14) },
+    ],
+  });
+  const bytes = encodeUpdate(update, (tensor) =>
+    tensor.name === 'kernel' ? { encoding: 'topk', k: 10 } : { encoding: 'float32' }
+  );
+  const wire = asyncfl.v1.Envelope.decode(bytes).update!.tensors!;
+  assert.equal(wire[0]!.encoding, asyncfl.v1.Encoding.ENCODING_TOPK);
+  assert.equal(wire[1]!.encoding, asyncfl.v1.Encoding.ENCODING_FLOAT32);
+  const decoded = decodeEnvelope(bytes);
+  if (decoded.kind !== 'update') return assert.fail('expected an update');
+  assert.equal(nonZeroPositions(decoded.update.tensors[0]!.values).length, 10);
+  assert.deepEqual(bits(decoded.update.tensors[1]!.values), bits(update.tensors[1]!.values));
+});
+
+test('compressed updates are smaller by the expected factor', () => {
+  const n = 100_000;
+  const update = sampleUpdate({
+    tensors: [{ name: 'w', shape: [n], values: randomFloats(n, 15) }],
+  });
+  const float32 = encodeUpdate(update).length;
+  const float16 = encodeUpdate(update, { encoding: 'float16' }).length;
+  const int8 = encodeUpdate(update, { encoding: 'int8' }).length;
+  const topk = encodeUpdate(update, { encoding: 'topk', k: n / 100 }).length;
+  // Each size is the tensor data plus fewer than 300 bytes of fields and framing.
+  const expected: [string, number, number][] = [
+    ['float32', float32, 4 * n],
+    ['float16', float16, 2 * n],
+    ['int8', int8, n],
+    // Values and uint32 indices: 8 bytes per kept element.
+    ['topk', topk, 8 * (n / 100)],
+  ];
+  for (const [encoding, size, data] of expected) {
+    assert.ok(size > data, `${encoding} is ${size} bytes, not more than its data ${data}`);
+    assert.ok(size < data + 300, `${encoding} is ${size} bytes, far above its data ${data}`);
+  }
+});

@@ -46,6 +46,8 @@ export type {
   SnapshotMessage,
   SnapshotFields,
 } from './codec';
+export { tensorEncodeOptions, transmittedValues, UpdateCompressor } from './compression';
+export type { CompressionSettings, UpdateTensor, CompressedUpdate } from './compression';
 export { float32ToFloat16Bits, float16BitsToFloat32 } from './float16';
 export { splitIntoChunks, Reassembler } from './chunking';
 export type { ReassemblerLimits, ChunkAddResult, AbandonedSet } from './chunking';
