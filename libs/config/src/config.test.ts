@@ -233,3 +233,59 @@ test('cifar10 source needs a data dir', () => {
   assert.equal(config.data.source, 'cifar10');
   assert.equal(config.data.dir, '/data/cifar');
 });
+
+test('compression and simulation settings default off', () => {
+  const config = loadWorkerConfig({ args: [], env: {} });
+  assert.equal(config.compression.kind, 'float32');
+  assert.equal(config.compression.topkFraction, 0.01);
+  assert.equal(config.compression.errorFeedback, true);
+  assert.equal(config.training.stepDelayFactor, 0);
+  assert.equal(config.training.leaveAfterS, 0);
+});
+
+test('compression and simulation settings load from flags', () => {
+  const config = loadWorkerConfig({
+    args: [
+      '--compression',
+      'topk',
+      '--topk-fraction',
+      '0.05',
+      '--error-feedback',
+      'false',
+      '--step-delay-factor',
+      '3',
+      '--leave-after-s',
+      '12.5',
+    ],
+    env: {},
+  });
+  assert.equal(config.compression.kind, 'topk');
+  assert.equal(config.compression.topkFraction, 0.05);
+  assert.equal(config.compression.errorFeedback, false);
+  assert.equal(config.training.stepDelayFactor, 3);
+  assert.equal(config.training.leaveAfterS, 12.5);
+});
+
+test('invalid compression settings are rejected', () => {
+  const kind = problemsOf(() => loadWorkerConfig({ args: ['--compression', 'zip'], env: {} }));
+  assert.ok(
+    kind.some((p) => p.includes('--compression') && p.includes('zip')),
+    kind.join('\n')
+  );
+  for (const fraction of ['0', '1.5']) {
+    const problems = problemsOf(() =>
+      loadWorkerConfig({ args: ['--topk-fraction', fraction], env: {} })
+    );
+    assert.ok(
+      problems.some((p) => p.includes('--topk-fraction') && p.includes(fraction)),
+      problems.join('\n')
+    );
+  }
+  const delay = problemsOf(() =>
+    loadWorkerConfig({ args: ['--step-delay-factor', '-1'], env: {} })
+  );
+  assert.ok(
+    delay.some((p) => p.includes('--step-delay-factor')),
+    delay.join('\n')
+  );
+});

@@ -213,6 +213,11 @@ export function loadWorkerConfig(sources: ConfigSources = {}): WorkerConfig {
     raw.partitionOptions.classesPerWorker,
     "'partitionOptions.classesPerWorker' (--classes-per-worker)"
   );
+  if (raw.compression.topkFraction > 1) {
+    problems.push(
+      `'compression.topkFraction' (--topk-fraction) must be in (0, 1] (got ${raw.compression.topkFraction})`
+    );
+  }
   if (raw.claim.expireMs <= raw.claim.heartbeatMs) {
     problems.push(
       `'claim.expireMs' (--claim-expire-ms) ${raw.claim.expireMs} must exceed 'claim.heartbeatMs' (--heartbeat-ms) ${raw.claim.heartbeatMs}`

@@ -440,6 +440,43 @@ export function workerSchema() {
         env: 'FL_TRAIN_SEED',
         arg: 'train-seed',
       },
+      stepDelayFactor: {
+        doc: "Simulated slowness: after each local step the worker sleeps this many times the step's own duration, so 3 makes every step take 4x as long; 0 turns it off",
+        format: 'non-negative-number',
+        default: 0,
+        env: 'FL_STEP_DELAY_FACTOR',
+        arg: 'step-delay-factor',
+      },
+      leaveAfterS: {
+        doc: 'Simulated departure: the worker finishes its current update, releases its rank and exits this many seconds after it starts training; 0 turns it off',
+        format: 'non-negative-number',
+        default: 0,
+        env: 'FL_LEAVE_AFTER_S',
+        arg: 'leave-after-s',
+      },
+    },
+    compression: {
+      kind: {
+        doc: "Encoding of the deltas of trainable tensors: 'float32' (exact), 'float16', 'int8' (one scale per tensor) or 'topk' (the largest magnitudes with their indices); non-trainable tensors always go as float32",
+        format: ['float32', 'float16', 'int8', 'topk'],
+        default: 'float32',
+        env: 'FL_COMPRESSION',
+        arg: 'compression',
+      },
+      topkFraction: {
+        doc: "Fraction of each tensor's elements sent under compression 'topk', in (0, 1]; at least one element is sent",
+        format: 'positive-number',
+        default: 0.01,
+        env: 'FL_TOPK_FRACTION',
+        arg: 'topk-fraction',
+      },
+      errorFeedback: {
+        doc: 'Keep what a lossy encoding drops and add it to the next update of the same tensor',
+        format: Boolean,
+        default: true,
+        env: 'FL_ERROR_FEEDBACK',
+        arg: 'error-feedback',
+      },
     },
     claim: {
       heartbeatMs: {

@@ -94,6 +94,15 @@ export interface WorkerConfig {
     readonly learningRate: number;
     readonly pendingWaitMs: number;
     readonly seed: number;
+    /** Sleep after each local step, as a multiple of that step's duration; 0 is off. */
+    readonly stepDelayFactor: number;
+    /** Seconds after the start of training at which the worker exits; 0 is off. */
+    readonly leaveAfterS: number;
+  };
+  readonly compression: {
+    readonly kind: 'float32' | 'float16' | 'int8' | 'topk';
+    readonly topkFraction: number;
+    readonly errorFeedback: boolean;
   };
   readonly claim: { readonly heartbeatMs: number; readonly expireMs: number };
   readonly logLevel: LogLevel;

@@ -31,10 +31,11 @@ import {
   latestManifestKey,
   newIncarnation,
   updateSubject,
+  UpdateCompressor,
   type Manifest,
   type ModelSpec,
-  type NamedTensor,
   type TensorMap,
+  type UpdateTensor,
 } from '@asyncfl/protocol';
 import {
   StreamFullError,
@@ -52,6 +53,7 @@ import {
   type RankLease,
   type WorkerAssets,
 } from '@asyncfl/transport';
+import { trainLocalSteps } from './local-steps';
 
 /** Returns the options of the configured partitioner, which rejects options it does not define. */
 export function partitionerOptions(config: WorkerConfig): PartitionerOptions {
@@ -65,8 +67,8 @@ export function partitionerOptions(config: WorkerConfig): PartitionerOptions {
   }
 }
 
-/** Why a worker's loop ended. */
-export type WorkerExit = 'final' | 'signal';
+/** Why a worker's loop ended: the job is final, it was stopped, or `training.leaveAfterS` passed. */
+export type WorkerExit = 'final' | 'signal' | 'left';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -95,6 +97,10 @@ export class Worker {
   /** Stream sequence of this worker's newest update; 0 once the aggregator consumed it. */
   private lastPublishedSeq = 0;
   private stopping = false;
+  /** Encodes updates as configured and keeps this worker's error-feedback residuals. */
+  private readonly compressor: UpdateCompressor;
+  /** When `training.leaveAfterS` makes this worker exit, in epoch milliseconds. */
+  private leaveAt: number | undefined;
 
   constructor(
     private readonly config: WorkerConfig,
@@ -103,6 +109,7 @@ export class Worker {
   ) {
     this.workerId = `${config.id}-${rank}`;
     this.identity = workerIdentity(rank).name;
+    this.compressor = new UpdateCompressor(config.compression);
   }
 
   /** Name of this worker's NATS credentials, used in permission errors. */
@@ -154,6 +161,11 @@ export class Worker {
     log.info(
       { shardSize: shard.length, world: config.world, partition: config.partition },
       'data shard ready'
+    );
+    const { stepDelayFactor, leaveAfterS } = config.training;
+    log.info(
+      { compression: config.compression, stepDelayFactor, leaveAfterS },
+      'update compression and simulation settings'
     );
 
     const security = securedConnectionOptions(config.nats, config.job, this.identity, this.rank);
@@ -313,10 +325,19 @@ export class Worker {
           continue;
         }
       }
+      if (this.leaveTimeReached()) {
+        this.log.info(
+          { leaveAfterS: this.config.training.leaveAfterS, published },
+          'leaving as configured by training.leaveAfterS'
+        );
+        return 'left';
+      }
       setWeights(this.model, this.base);
-      const result = this.trainer.trainSteps(
+      const result = await trainLocalSteps(
+        this.trainer,
         () => this.sampler.nextBatch(),
-        this.config.training.localSteps
+        this.config.training.localSteps,
+        this.config.training.stepDelayFactor
       );
       await this.publish(this.deltaFrom(getWeights(this.model)), result.meanLoss, result.examples);
       published += 1;
@@ -332,18 +353,26 @@ export class Worker {
     return 'signal';
   }
 
-  private deltaFrom(local: TensorMap): NamedTensor[] {
+  /** Returns true once `training.leaveAfterS` has passed since the first local step. */
+  private leaveTimeReached(): boolean {
+    const { leaveAfterS } = this.config.training;
+    if (leaveAfterS <= 0) return false;
+    this.leaveAt ??= Date.now() + leaveAfterS * 1000;
+    return Date.now() >= this.leaveAt;
+  }
+
+  private deltaFrom(local: TensorMap): UpdateTensor[] {
     return this.spec.map((t) => {
       const after = local.get(t.name)!;
-      if (!t.trainable) return { name: t.name, shape: t.shape, values: after };
+      if (!t.trainable) return { name: t.name, shape: t.shape, values: after, isDelta: false };
       const before = this.base.get(t.name)!;
       const delta = new Float32Array(after.length);
       for (let i = 0; i < delta.length; i++) delta[i] = before[i]! - after[i]!;
-      return { name: t.name, shape: t.shape, values: delta };
+      return { name: t.name, shape: t.shape, values: delta, isDelta: true };
     });
   }
 
-  private async publish(tensors: NamedTensor[], loss: number, examples: number): Promise<void> {
+  private async publish(tensors: UpdateTensor[], loss: number, examples: number): Promise<void> {
     this.seq += 1;
     const { job } = this.config;
     const id = formatUpdateId({
@@ -352,20 +381,24 @@ export class Worker {
       incarnation: this.incarnation,
       seq: this.seq,
     });
-    const bytes = encodeUpdate({
-      job,
-      rank: this.rank,
-      workerId: this.workerId,
-      incarnation: this.incarnation,
-      seq: this.seq,
-      baseVersion: this.loadedVersion,
-      numExamples: examples,
-      localSteps: this.config.training.localSteps,
-      localLr: this.config.training.learningRate,
-      trainLoss: loss,
-      architectureHash: this.archHash,
-      tensors,
-    });
+    const compressed = this.compressor.compress(tensors);
+    const bytes = encodeUpdate(
+      {
+        job,
+        rank: this.rank,
+        workerId: this.workerId,
+        incarnation: this.incarnation,
+        seq: this.seq,
+        baseVersion: this.loadedVersion,
+        numExamples: examples,
+        localSteps: this.config.training.localSteps,
+        localLr: this.config.training.learningRate,
+        trainLoss: loss,
+        architectureHash: this.archHash,
+        tensors: compressed.tensors,
+      },
+      compressed.optionsOf
+    );
     for (let attempt = 1; !this.stopping || attempt === 1; attempt++) {
       try {
         const ack = await publishUpdate(this.js, updateSubject(job, this.rank), id, bytes, {

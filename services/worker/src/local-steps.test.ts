@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Batch, LocalTrainer, TrainStepsResult } from '@asyncfl/model';
+import { trainLocalSteps } from './local-steps';
+
+const STEP_MS = 15;
+
+/** A trainer whose every step spins for STEP_MS of wall time and has the count of steps so far as loss. */
+function spinningTrainer(): { trainer: LocalTrainer; calls: number[] } {
+  const calls: number[] = [];
+  const trainer = {
+    trainSteps(nextBatch: () => Batch, steps: number): TrainStepsResult {
+      let lossSum = 0;
+      let examples = 0;
+      for (let i = 0; i < steps; i++) {
+        const batch = nextBatch();
+        const until = performance.now() + STEP_MS;
+        while (performance.now() < until);
+        calls.push(steps);
+        lossSum += calls.length * batch.size;
+        examples += batch.size;
+      }
+      return { meanLoss: lossSum / examples, examples };
+    },
+  } as unknown as LocalTrainer;
+  return { trainer, calls };
+}
+
+let batchSize = 0;
+const nextBatch = (): Batch => {
+  batchSize = (batchSize % 3) + 1;
+  return { x: new Float32Array(0), y: new Uint8Array(0), size: batchSize };
+};
+
+async function timed(factor: number): Promise<{ ms: number; result: TrainStepsResult }> {
+  const { trainer } = spinningTrainer();
+  const startedAt = performance.now();
+  const result = await trainLocalSteps(trainer, nextBatch, 6, factor);
+  return { ms: performance.now() - startedAt, result };
+}
+
+test('step delay factor 3 makes steps 4x longer', async () => {
+  const plain = await timed(0);
+  const slow = await timed(3);
+  // Sleeping never ends early, and load stretches the slow run more than the spinning one.
+  assert.ok(slow.ms / plain.ms >= 3.5, `slow ${slow.ms} ms, plain ${plain.ms} ms`);
+});
+
+test('delayed steps report the same loss and examples', async () => {
+  batchSize = 0;
+  const plain = await timed(0);
+  batchSize = 0;
+  const slow = await timed(0.1);
+  assert.equal(slow.result.examples, plain.result.examples);
+  assert.equal(slow.result.meanLoss, plain.result.meanLoss);
+});
+
+test('delayed steps run one step per call', async () => {
+  const { trainer, calls } = spinningTrainer();
+  await trainLocalSteps(trainer, nextBatch, 4, 0.1);
+  assert.deepEqual(calls, [1, 1, 1, 1]);
+});
