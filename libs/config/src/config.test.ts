@@ -239,7 +239,7 @@ test('compression and simulation settings default off', () => {
   assert.equal(config.compression.kind, 'float32');
   assert.equal(config.compression.topkFraction, 0.01);
   assert.equal(config.compression.errorFeedback, true);
-  assert.equal(config.training.stepDelayFactor, 0);
+  assert.equal(config.training.stepDelayMs, 0);
   assert.equal(config.training.leaveAfterS, 0);
 });
 
@@ -252,8 +252,8 @@ test('compression and simulation settings load from flags', () => {
       '0.05',
       '--error-feedback',
       'false',
-      '--step-delay-factor',
-      '3',
+      '--step-delay-ms',
+      '30',
       '--leave-after-s',
       '12.5',
     ],
@@ -262,7 +262,7 @@ test('compression and simulation settings load from flags', () => {
   assert.equal(config.compression.kind, 'topk');
   assert.equal(config.compression.topkFraction, 0.05);
   assert.equal(config.compression.errorFeedback, false);
-  assert.equal(config.training.stepDelayFactor, 3);
+  assert.equal(config.training.stepDelayMs, 30);
   assert.equal(config.training.leaveAfterS, 12.5);
 });
 
@@ -282,10 +282,10 @@ test('invalid compression settings are rejected', () => {
     );
   }
   const delay = problemsOf(() =>
-    loadWorkerConfig({ args: ['--step-delay-factor', '-1'], env: {} })
+    loadWorkerConfig({ args: ['--step-delay-ms', '-1'], env: {} })
   );
   assert.ok(
-    delay.some((p) => p.includes('--step-delay-factor')),
+    delay.some((p) => p.includes('--step-delay-ms')),
     delay.join('\n')
   );
 });

@@ -440,12 +440,12 @@ export function workerSchema() {
         env: 'FL_TRAIN_SEED',
         arg: 'train-seed',
       },
-      stepDelayFactor: {
-        doc: "Simulated slowness: after each local step the worker sleeps this many times the step's own duration, so 3 makes every step take 4x as long; 0 turns it off",
+      stepDelayMs: {
+        doc: 'Simulated slow device: the worker sleeps this long after each local step, in milliseconds; 0 turns it off',
         format: 'non-negative-number',
         default: 0,
-        env: 'FL_STEP_DELAY_FACTOR',
-        arg: 'step-delay-factor',
+        env: 'FL_STEP_DELAY_MS',
+        arg: 'step-delay-ms',
       },
       leaveAfterS: {
         doc: 'Simulated departure: the worker finishes its current update, releases its rank and exits this many seconds after it starts training; 0 turns it off',

@@ -94,8 +94,8 @@ export interface WorkerConfig {
     readonly learningRate: number;
     readonly pendingWaitMs: number;
     readonly seed: number;
-    /** Sleep after each local step, as a multiple of that step's duration; 0 is off. */
-    readonly stepDelayFactor: number;
+    /** Sleep after each local step, in milliseconds; 0 is off. */
+    readonly stepDelayMs: number;
     /** Seconds after the start of training at which the worker exits; 0 is off. */
     readonly leaveAfterS: number;
   };

@@ -32,16 +32,16 @@ const nextBatch = (): Batch => {
   return { x: new Float32Array(0), y: new Uint8Array(0), size: batchSize };
 };
 
-async function timed(factor: number): Promise<{ ms: number; result: TrainStepsResult }> {
+async function timed(delayMs: number): Promise<{ ms: number; result: TrainStepsResult }> {
   const { trainer } = spinningTrainer();
   const startedAt = performance.now();
-  const result = await trainLocalSteps(trainer, nextBatch, 6, factor);
+  const result = await trainLocalSteps(trainer, nextBatch, 6, delayMs);
   return { ms: performance.now() - startedAt, result };
 }
 
-test('step delay factor 3 makes steps 4x longer', async () => {
+test('step delay of 3 steps makes steps 4x longer', async () => {
   const plain = await timed(0);
-  const slow = await timed(3);
+  const slow = await timed(3 * STEP_MS);
   // Sleeping never ends early, and load stretches the slow run more than the spinning one.
   assert.ok(slow.ms / plain.ms >= 3.5, `slow ${slow.ms} ms, plain ${plain.ms} ms`);
 });
@@ -50,13 +50,13 @@ test('delayed steps report the same loss and examples', async () => {
   batchSize = 0;
   const plain = await timed(0);
   batchSize = 0;
-  const slow = await timed(0.1);
+  const slow = await timed(1);
   assert.equal(slow.result.examples, plain.result.examples);
   assert.equal(slow.result.meanLoss, plain.result.meanLoss);
 });
 
 test('delayed steps run one step per call', async () => {
   const { trainer, calls } = spinningTrainer();
-  await trainLocalSteps(trainer, nextBatch, 4, 0.1);
+  await trainLocalSteps(trainer, nextBatch, 4, 1);
   assert.deepEqual(calls, [1, 1, 1, 1]);
 });

@@ -162,9 +162,9 @@ export class Worker {
       { shardSize: shard.length, world: config.world, partition: config.partition },
       'data shard ready'
     );
-    const { stepDelayFactor, leaveAfterS } = config.training;
+    const { stepDelayMs, leaveAfterS } = config.training;
     log.info(
-      { compression: config.compression, stepDelayFactor, leaveAfterS },
+      { compression: config.compression, stepDelayMs, leaveAfterS },
       'update compression and simulation settings'
     );
 
@@ -337,7 +337,7 @@ export class Worker {
         this.trainer,
         () => this.sampler.nextBatch(),
         this.config.training.localSteps,
-        this.config.training.stepDelayFactor
+        this.config.training.stepDelayMs
       );
       await this.publish(this.deltaFrom(getWeights(this.model)), result.meanLoss, result.examples);
       published += 1;
