@@ -336,6 +336,22 @@ export function aggregatorSchema() {
         arg: 'export-dir',
       },
     },
+    http: {
+      host: {
+        doc: 'Address the HTTP server (metrics, health checks, dashboard) listens on; 0.0.0.0 listens on every interface, as a container needs',
+        format: String,
+        default: '127.0.0.1',
+        env: 'FL_HTTP_HOST',
+        arg: 'http-host',
+      },
+      port: {
+        doc: 'Port of the HTTP server; 0 picks a free port, which the aggregator logs',
+        format: 'port',
+        default: 9464,
+        env: 'FL_HTTP_PORT',
+        arg: 'http-port',
+      },
+    },
     logLevel: {
       doc: 'Log level: trace, debug, info, warn, error or fatal',
       format: ['trace', 'debug', 'info', 'warn', 'error', 'fatal'],
@@ -492,22 +508,6 @@ export function workerSchema() {
         default: 10000,
         env: 'FL_CLAIM_EXPIRE_MS',
         arg: 'claim-expire-ms',
-      },
-    },
-    http: {
-      host: {
-        doc: 'Address the HTTP server (metrics, health checks, dashboard) listens on; 0.0.0.0 listens on every interface, as a container needs',
-        format: String,
-        default: '127.0.0.1',
-        env: 'FL_HTTP_HOST',
-        arg: 'http-host',
-      },
-      port: {
-        doc: 'Port of the HTTP server; 0 picks a free port, which the aggregator logs',
-        format: 'port',
-        default: 9464,
-        env: 'FL_HTTP_PORT',
-        arg: 'http-port',
       },
     },
     logLevel: {
