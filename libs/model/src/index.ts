@@ -33,6 +33,9 @@ export {
 } from './models';
 export type { ModelName, ModelOptions } from './models';
 export { LocalTrainer } from './train';
+export { DpSgdTrainer } from './dp-train';
+export type { DpTrainerOptions } from './dp-train';
+export type { PerExampleMethod } from './per-example';
 export type { Batch, TrainerOptions, TrainStepsResult } from './train';
 export { architectureHash, getWeights, modelSpec, setWeights } from './weights';
 export { registerWasmGradientKernels, WASM_GRADIENT_KERNELS } from './wasm-kernels';

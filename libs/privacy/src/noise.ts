@@ -12,12 +12,10 @@ interface WordSource {
   fill(words: Uint32Array): void;
 }
 
+const TWO_POW_31 = 0x8000_0000;
 const TWO_POW_32 = 0x1_0000_0000;
-const TWO_POW_53 = 2 ** 53;
-/** Words per pair of normal draws: two for the radius (53 bits), one for the angle. */
-const WORDS_PER_PAIR = 3;
-/** Pairs generated per refill of the word buffer. */
-const PAIRS_PER_CHUNK = 4096;
+/** Random words drawn per refill. */
+const WORDS_PER_CHUNK = 8192;
 
 /**
  * Returns Gaussian noise from the operating system's cryptographically secure random number
@@ -28,7 +26,7 @@ const PAIRS_PER_CHUNK = 4096;
  * underneath. No mitigation, such as discrete or snapped noise, is implemented.
  */
 export function createSecureGaussianNoise(): GaussianNoise {
-  return new BoxMullerNoise({ fill: (words) => randomFillSync(words) });
+  return new PolarNoise({ fill: (words) => randomFillSync(words) });
 }
 
 /**
@@ -42,16 +40,18 @@ export function createSeededGaussianNoise(seed: number): GaussianNoise {
   if (!Number.isSafeInteger(seed)) {
     throw new InvalidPrivacyParameterError('noise seed', seed, 'a safe integer');
   }
-  return new BoxMullerNoise(new Xoshiro128Words(seed));
+  return new PolarNoise(new Xoshiro128Words(seed));
 }
 
 /**
- * Box-Muller transform: for U1 in (0, 1] and U2 in [0, 1), sqrt(-2 ln U1) times cos(2 pi U2)
- * and sin(2 pi U2) are two independent standard normal draws. U1 has 53 random bits, so the
- * largest draw is about 8.6 standard deviations.
+ * Marsaglia's polar method: for (u, v) uniform on the unit disc without its center, with
+ * s = u^2 + v^2, the values u f and v f with f = sqrt(-2 ln(s) / s) are two independent
+ * standard normal draws. Points outside the disc (about 21 %) are drawn again. u and v have 32
+ * random bits each, so the largest draw is about 9.3 standard deviations.
  */
-class BoxMullerNoise implements GaussianNoise {
-  private readonly words = new Uint32Array(PAIRS_PER_CHUNK * WORDS_PER_PAIR);
+class PolarNoise implements GaussianNoise {
+  private readonly words = new Uint32Array(WORDS_PER_CHUNK);
+  private next = WORDS_PER_CHUNK;
 
   constructor(private readonly source: WordSource) {}
 
@@ -67,21 +67,20 @@ class BoxMullerNoise implements GaussianNoise {
     const words = this.words;
     let position = 0;
     while (position < values.length) {
-      const pairs = Math.min(PAIRS_PER_CHUNK, Math.ceil((values.length - position) / 2));
-      this.source.fill(words);
-      for (let pair = 0; pair < pairs; pair++) {
-        const offset = pair * WORDS_PER_PAIR;
-        // 53-bit integer in [0, 2^53), mapped to (0, 1] so that the logarithm is finite.
-        const bits = (words[offset]! >>> 5) * 67_108_864 + (words[offset + 1]! >>> 6);
-        const u1 = (bits + 1) / TWO_POW_53;
-        const angle = (2 * Math.PI * words[offset + 2]!) / TWO_POW_32;
-        const radius = standardDeviation * Math.sqrt(-2 * Math.log(u1));
-        values[position] = values[position]! + radius * Math.cos(angle);
-        if (position + 1 < values.length) {
-          values[position + 1] = values[position + 1]! + radius * Math.sin(angle);
-        }
-        position += 2;
+      if (this.next + 2 > WORDS_PER_CHUNK) {
+        this.source.fill(words);
+        this.next = 0;
       }
+      // Midpoints of 2^32 equal intervals of (-1, 1), so neither coordinate is ever 0 or 1.
+      const u = (words[this.next]! + 0.5) / TWO_POW_31 - 1;
+      const v = (words[this.next + 1]! + 0.5) / TWO_POW_31 - 1;
+      this.next += 2;
+      const s = u * u + v * v;
+      if (s >= 1) continue;
+      const factor = standardDeviation * Math.sqrt((-2 * Math.log(s)) / s);
+      values[position] = values[position]! + u * factor;
+      if (position + 1 < values.length) values[position + 1] = values[position + 1]! + v * factor;
+      position += 2;
     }
   }
 }
