@@ -8,7 +8,7 @@ export interface Batch {
   readonly x: Float32Array;
   /** `size` class labels. */
   readonly y: Uint8Array;
-  /** Number of examples, always the sampler's batch size. */
+  /** Number of examples: the batch size under `BatchSampler`, random under `PoissonSampler`. */
   readonly size: number;
   /** Dataset indices of the examples, in batch order. */
   readonly indices: Uint32Array;

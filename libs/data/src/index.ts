@@ -1,4 +1,5 @@
 export { BatchSampler } from './batch-sampler';
+export { PoissonSampler } from './poisson-sampler';
 export {
   CIFAR10_FILES,
   CIFAR10_IMAGE_SHAPE,
