@@ -97,7 +97,13 @@ function assertWireInteger(value: number, field: string): void {
   }
 }
 
+/** True when typed arrays store numbers little-endian, so the wire bytes can be copied whole. */
+const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 function littleEndianFloat32(values: Float32Array): Uint8Array {
+  if (HOST_IS_LITTLE_ENDIAN) {
+    return new Uint8Array(values.buffer, values.byteOffset, values.byteLength).slice();
+  }
   const bytes = new Uint8Array(values.length * 4);
   const view = new DataView(bytes.buffer);
   for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i]!, true);
@@ -108,6 +114,10 @@ function readFloat32(bytes: Uint8Array, count: number, field: string): Float32Ar
   if (bytes.length !== count * 4) {
     throw new InvalidFieldError(field, `has ${bytes.length} bytes, expected ${count * 4}`);
   }
+  // The copy starts a new buffer at offset 0, so it is aligned for a Float32Array whatever the
+  // offset of the field in the message. `new Uint8Array(bytes)` copies even when `bytes` is a
+  // Node.js Buffer, whose `slice` would return a view.
+  if (HOST_IS_LITTLE_ENDIAN) return new Float32Array(new Uint8Array(bytes).buffer);
   const out = new Float32Array(count);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (let i = 0; i < count; i++) out[i] = view.getFloat32(i * 4, true);
