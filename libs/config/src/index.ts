@@ -8,12 +8,14 @@ export {
 } from './load';
 export type { ConfigSources } from './load';
 export { aggregatorSchema, workerSchema } from './schemas';
+export { checkExampleDelta } from './privacy';
 export type {
   AggregatorConfig,
   WorkerConfig,
   NatsConfig,
   ModelConfig,
   DataConfig,
+  PrivacyConfig,
   Backend,
   LogLevel,
 } from './types';

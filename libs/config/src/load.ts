@@ -2,6 +2,7 @@ import convict from 'convict';
 import { existsSync } from 'node:fs';
 import { ConfigError } from './errors';
 import { registerFormats } from './formats';
+import { checkUserPrivacy, checkWorkerPrivacy } from './privacy';
 import { aggregatorSchema, workerSchema } from './schemas';
 import type { AggregatorConfig, NatsConfig, WorkerConfig } from './types';
 
@@ -184,6 +185,7 @@ export function loadAggregatorConfig(sources: ConfigSources = {}): AggregatorCon
   if ((raw.data.source === 'idx' || raw.data.source === 'cifar10') && raw.data.dir === '') {
     problems.push(`'data.dir' (--data-dir) is required when 'data.source' is ${raw.data.source}`);
   }
+  checkUserPrivacy(problems, raw);
   if (raw.http.host.trim() === '') {
     problems.push(
       "'http.host' (--http-host) is empty; give an address such as 127.0.0.1 or 0.0.0.0"
@@ -218,6 +220,7 @@ export function loadWorkerConfig(sources: ConfigSources = {}): WorkerConfig {
       `'compression.topkFraction' (--topk-fraction) must be in (0, 1] (got ${raw.compression.topkFraction})`
     );
   }
+  checkWorkerPrivacy(problems, raw.privacy);
   if (raw.claim.expireMs <= raw.claim.heartbeatMs) {
     problems.push(
       `'claim.expireMs' (--claim-expire-ms) ${raw.claim.expireMs} must exceed 'claim.heartbeatMs' (--heartbeat-ms) ${raw.claim.heartbeatMs}`

@@ -29,6 +29,18 @@ export interface DataConfig {
 }
 
 export type Backend = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+
+/** Differential privacy settings; `users` exists only for user-level DP at the aggregator. */
+export interface PrivacyConfig {
+  readonly enabled: boolean;
+  /** L2 bound C on each example's gradient (worker) or each update's delta (aggregator). */
+  readonly clipNorm: number;
+  /** Noise standard deviation in units of `clipNorm`. */
+  readonly noiseMultiplier: number;
+  readonly delta: number;
+  /** 0 when epsilon is only reported. */
+  readonly epsilonBudget: number;
+}
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 
 /** Validated configuration of the aggregator service. */
@@ -68,6 +80,8 @@ export interface AggregatorConfig {
   };
   readonly output: { readonly report: string; readonly exportDir: string };
   readonly http: { readonly host: string; readonly port: number };
+  /** User-level DP of the FedBuff rule. */
+  readonly privacy: PrivacyConfig & { readonly users: number };
   readonly logLevel: LogLevel;
 }
 
@@ -105,5 +119,7 @@ export interface WorkerConfig {
     readonly errorFeedback: boolean;
   };
   readonly claim: { readonly heartbeatMs: number; readonly expireMs: number };
+  /** Example-level DP-SGD. */
+  readonly privacy: PrivacyConfig;
   readonly logLevel: LogLevel;
 }
