@@ -8,7 +8,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * does not slow down the other processes on the machine.
  */
 export async function trainLocalSteps(
-  trainer: LocalTrainer,
+  trainer: Pick<LocalTrainer, 'trainSteps'>,
   nextBatch: () => Batch,
   steps: number,
   stepDelayMs: number
@@ -19,8 +19,9 @@ export async function trainLocalSteps(
   for (let step = 0; step < steps; step++) {
     const result = trainer.trainSteps(nextBatch, 1);
     await sleep(stepDelayMs);
-    lossSum += result.meanLoss * result.examples;
+    // A DP-SGD step may draw an empty batch, whose mean loss is NaN.
+    if (result.examples > 0) lossSum += result.meanLoss * result.examples;
     examples += result.examples;
   }
-  return { meanLoss: lossSum / examples, examples };
+  return { meanLoss: examples > 0 ? lossSum / examples : Number.NaN, examples };
 }

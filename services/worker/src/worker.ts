@@ -4,9 +4,10 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import type { KvWatchEntry } from '@nats-io/kv';
 import type { Logger } from 'pino';
 import type * as tf from '@tensorflow/tfjs';
-import type { WorkerConfig } from '@asyncfl/config';
+import { checkExampleDelta, type WorkerConfig } from '@asyncfl/config';
 import {
   BatchSampler,
+  PoissonSampler,
   createPartitioner,
   createRng,
   loadDataSplit,
@@ -14,6 +15,7 @@ import {
   type PartitionerOptions,
 } from '@asyncfl/data';
 import {
+  DpSgdTrainer,
   LocalTrainer,
   architectureHash,
   checkTrainable,
@@ -54,6 +56,7 @@ import {
   type WorkerAssets,
 } from '@asyncfl/transport';
 import { trainLocalSteps } from './local-steps';
+import { WorkerPrivacy } from './privacy';
 
 /** Returns the options of the configured partitioner, which rejects options it does not define. */
 export function partitionerOptions(config: WorkerConfig): PartitionerOptions {
@@ -67,8 +70,11 @@ export function partitionerOptions(config: WorkerConfig): PartitionerOptions {
   }
 }
 
-/** Why a worker's loop ended: the job is final, it was stopped, or `training.leaveAfterS` passed. */
-export type WorkerExit = 'final' | 'signal' | 'left';
+/**
+ * Why a worker's loop ended: the job is final, it was stopped, `training.leaveAfterS` passed,
+ * or the next DP-SGD step would exceed `privacy.epsilonBudget`.
+ */
+export type WorkerExit = 'final' | 'signal' | 'left' | 'budget';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -84,8 +90,10 @@ export class Worker {
   private model!: tf.LayersModel;
   private spec!: ModelSpec;
   private archHash = '';
-  private trainer!: LocalTrainer;
-  private sampler!: BatchSampler;
+  private trainer!: LocalTrainer | DpSgdTrainer;
+  private sampler!: BatchSampler | PoissonSampler;
+  /** Accounting of DP-SGD steps; undefined without `privacy.enabled`. */
+  private privacy: WorkerPrivacy | undefined;
   private readonly incarnation = newIncarnation();
   private readonly workerId: string;
 
@@ -137,10 +145,17 @@ export class Worker {
     });
     this.spec = modelSpec(this.model);
     this.archHash = architectureHash(this.spec);
-    this.trainer = new LocalTrainer(this.model, {
-      learningRate: config.training.learningRate,
-      batchSize: config.training.batchSize,
-    });
+    this.trainer = config.privacy.enabled
+      ? new DpSgdTrainer(this.model, {
+          learningRate: config.training.learningRate,
+          expectedBatchSize: config.training.batchSize,
+          clipNorm: config.privacy.clipNorm,
+          noiseMultiplier: config.privacy.noiseMultiplier,
+        })
+      : new LocalTrainer(this.model, {
+          learningRate: config.training.learningRate,
+          batchSize: config.training.batchSize,
+        });
     // Fails with KernelUnavailableError, naming the backend and kernel, before anything connects.
     checkTrainable(this.model);
     const shards = createPartitioner(config.partition, partitionerOptions(config)).partition(
@@ -152,12 +167,27 @@ export class Worker {
     // A copy of the shard alone, so that the whole training set can be garbage-collected. Its
     // examples keep their order, so the batches are the same as when sampling `train` by `shard`.
     const shardData = subset(train, shard);
-    this.sampler = new BatchSampler(
-      shardData,
-      Uint32Array.from({ length: shard.length }, (_, index) => index),
-      config.training.batchSize,
-      createRng(config.training.seed + this.rank)
-    );
+    const shardIndices = Uint32Array.from({ length: shard.length }, (_, index) => index);
+    const rng = createRng(config.training.seed + this.rank);
+    if (config.privacy.enabled) {
+      // Throws ConfigError for a delta of 1/shard size or more, before anything connects.
+      checkExampleDelta(config.privacy, shard.length);
+      this.sampler = new PoissonSampler(shardData, shardIndices, config.training.batchSize, rng);
+      this.privacy = new WorkerPrivacy(config.privacy, config.training.batchSize, shard.length);
+      log.info(
+        {
+          samplingRate: this.privacy.samplingRate,
+          clipNorm: config.privacy.clipNorm,
+          noiseMultiplier: config.privacy.noiseMultiplier,
+          delta: config.privacy.delta,
+          epsilonBudget: config.privacy.epsilonBudget,
+          perExample: (this.trainer as DpSgdTrainer).method,
+        },
+        'DP-SGD on: Poisson-sampled batches, per-example clipping, Gaussian noise'
+      );
+    } else {
+      this.sampler = new BatchSampler(shardData, shardIndices, config.training.batchSize, rng);
+    }
     log.info(
       { shardSize: shard.length, world: config.world, partition: config.partition },
       'data shard ready'
@@ -332,18 +362,41 @@ export class Worker {
         );
         return 'left';
       }
+      const requestedSteps = this.config.training.localSteps;
+      const steps = this.privacy?.affordableSteps(requestedSteps) ?? requestedSteps;
+      if (steps === 0) {
+        this.log.info(
+          { ...this.privacyFields(), published },
+          'next DP-SGD step would exceed the epsilon budget; worker exiting'
+        );
+        return 'budget';
+      }
       setWeights(this.model, this.base);
       const result = await trainLocalSteps(
         this.trainer,
         () => this.sampler.nextBatch(),
-        this.config.training.localSteps,
+        steps,
         this.config.training.stepDelayMs
       );
-      await this.publish(this.deltaFrom(getWeights(this.model)), result.meanLoss, result.examples);
+      this.privacy?.record(steps);
+      // Under DP, the loss and the sampled example count are not privatized, so the update
+      // carries no loss and the expected example count instead.
+      await this.publish(
+        this.deltaFrom(getWeights(this.model)),
+        this.privacy ? Number.NaN : result.meanLoss,
+        this.privacy ? Math.round(steps * this.config.training.batchSize) : result.examples,
+        steps
+      );
       published += 1;
+      if (this.privacy) this.log.debug(this.privacyFields(), 'privacy spent');
       if (published % 50 === 0) {
         this.log.info(
-          { published, baseVersion: this.loadedVersion, loss: result.meanLoss },
+          {
+            published,
+            baseVersion: this.loadedVersion,
+            loss: result.meanLoss,
+            ...this.privacyFields(),
+          },
           'training progress'
         );
       }
@@ -351,6 +404,19 @@ export class Worker {
       await new Promise((resolve) => setImmediate(resolve));
     }
     return 'signal';
+  }
+
+  /** Returns the spent (epsilon, delta) and the DP-SGD step count for logs; {} without DP. */
+  private privacyFields(): Record<string, number> {
+    if (this.privacy === undefined) return {};
+    const spent = this.privacy.spent();
+    return {
+      epsilon: spent.epsilon,
+      delta: spent.delta,
+      rdpOrder: spent.order,
+      dpSteps: this.privacy.steps,
+      epsilonBudget: this.config.privacy.epsilonBudget,
+    };
   }
 
   /** Returns true once `training.leaveAfterS` has passed since the first local step. */
@@ -372,7 +438,12 @@ export class Worker {
     });
   }
 
-  private async publish(tensors: UpdateTensor[], loss: number, examples: number): Promise<void> {
+  private async publish(
+    tensors: UpdateTensor[],
+    loss: number,
+    examples: number,
+    localSteps: number
+  ): Promise<void> {
     this.seq += 1;
     const { job } = this.config;
     const id = formatUpdateId({
@@ -391,7 +462,7 @@ export class Worker {
         seq: this.seq,
         baseVersion: this.loadedVersion,
         numExamples: examples,
-        localSteps: this.config.training.localSteps,
+        localSteps,
         localLr: this.config.training.learningRate,
         trainLoss: loss,
         architectureHash: this.archHash,
