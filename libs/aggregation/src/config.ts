@@ -110,6 +110,17 @@ export interface FedAsyncConfig extends CommonRuleOptions {
   readonly window?: number;
 }
 
+/**
+ * Gaussian noise on each FedBuff flush, for user-level differential privacy: one draw of
+ * N(0, (noiseMultiplier * clip.maxNorm)^2) per coordinate is added to the buffer's weighted sum
+ * before the division by K. It needs `clip`, the 'mean' aggregator, 'equal' example weighting
+ * and no `normOutlier` check, so that one rank changes the sum by at most clip.maxNorm and no
+ * rejection depends on an update's values.
+ */
+export interface BufferNoiseConfig {
+  readonly noiseMultiplier: number;
+}
+
 /** FedBuff: one new version per flush of `bufferSize` updates. */
 export interface FedBuffConfig extends CommonRuleOptions {
   readonly kind: 'fedbuff';
@@ -119,6 +130,8 @@ export interface FedBuffConfig extends CommonRuleOptions {
   readonly optimizer?: OptimizerConfig;
   /** Defaults to mean. */
   readonly aggregator?: BufferAggregatorConfig;
+  /** User-level DP noise on each flush. Off when absent. */
+  readonly noise?: BufferNoiseConfig;
 }
 
 /** Asynchronous SGD on raw gradients: one new version per update. */
@@ -154,6 +167,7 @@ export interface ResolvedFedBuffConfig extends ResolvedCommonOptions {
   readonly serverLr: number;
   readonly optimizer: ResolvedOptimizerConfig;
   readonly aggregator: BufferAggregatorConfig;
+  readonly noise: BufferNoiseConfig | undefined;
 }
 
 export interface ResolvedAsyncSgdConfig extends ResolvedCommonOptions {
@@ -221,7 +235,7 @@ function validateFedAsync(object: OptionObject): ResolvedFedAsyncConfig {
 function validateFedBuff(object: OptionObject): ResolvedFedBuffConfig {
   rejectUnknownKeys(
     object,
-    [...COMMON_KEYS, 'bufferSize', 'serverLr', 'optimizer', 'aggregator'],
+    [...COMMON_KEYS, 'bufferSize', 'serverLr', 'optimizer', 'aggregator', 'noise'],
     ''
   );
   const common = validateCommon(object);
@@ -235,7 +249,38 @@ function validateFedBuff(object: OptionObject): ResolvedFedBuffConfig {
     object['aggregator'] === undefined
       ? ({ kind: 'mean' } as const)
       : validateAggregator(object['aggregator'], 'aggregator');
-  return { kind: 'fedbuff', ...common, bufferSize, serverLr, optimizer, aggregator };
+  const noise =
+    object['noise'] === undefined
+      ? undefined
+      : validateBufferNoise(object['noise'], 'noise', common, aggregator);
+  return { kind: 'fedbuff', ...common, bufferSize, serverLr, optimizer, aggregator, noise };
+}
+
+function validateBufferNoise(
+  value: unknown,
+  path: string,
+  common: ResolvedCommonOptions,
+  aggregator: BufferAggregatorConfig
+): BufferNoiseConfig {
+  const object = readObject(value, path);
+  rejectUnknownKeys(object, ['noiseMultiplier'], path);
+  const noiseMultiplier = readNumber(object, 'noiseMultiplier', path, POSITIVE);
+  assertOption(common.clip !== undefined, 'clip', common.clip, () => {
+    return "set when 'noise' is set, because the noise scale is noiseMultiplier * clip.maxNorm";
+  });
+  assertOption(aggregator.kind === 'mean', 'aggregator.kind', aggregator.kind, () => {
+    return "'mean' when 'noise' is set, because the noise is calibrated to the buffer sum";
+  });
+  assertOption(
+    common.exampleWeighting === 'equal',
+    'exampleWeighting',
+    common.exampleWeighting,
+    () => "'equal' when 'noise' is set, because other weightings can exceed 1 and the clip norm"
+  );
+  assertOption(common.normOutlier === undefined, 'normOutlier', common.normOutlier, () => {
+    return "absent when 'noise' is set, because its rejections depend on the update values";
+  });
+  return { noiseMultiplier };
 }
 
 function validateAsyncSgd(object: OptionObject): ResolvedAsyncSgdConfig {

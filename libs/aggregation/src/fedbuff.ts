@@ -1,5 +1,7 @@
 import type { ModelSpec, TensorMap } from '@asyncfl/protocol';
+import { createSecureGaussianNoise, type GaussianNoise } from '@asyncfl/privacy';
 import type { BufferAggregatorConfig, ResolvedFedBuffConfig } from './config';
+import { assertOption } from './errors';
 import { clampUnit, compareIds } from './kernels';
 import { at } from './model';
 import { ServerOptimizer } from './optimizers';
@@ -13,6 +15,7 @@ import { exampleFactor } from './weighting';
 /** One admitted update waiting in the buffer. */
 interface BufferSlot {
   id: string;
+  rank: number;
   numExamples: number;
   stalenessWeight: number;
   clipScale: number;
@@ -46,12 +49,19 @@ export class FedBuffRule extends RuleBase {
   private readonly blendTarget: Float64Array;
   private readonly compareSlots = (left: number, right: number): number =>
     compareIds(at(this.slots, left).id, at(this.slots, right).id);
+  /** Source of the flush noise; undefined without the `noise` option. */
+  private readonly noise: GaussianNoise | undefined;
 
+  /**
+   * `noise` is the source of the `noise` option's draws, by default the operating system's
+   * secure random number generator.
+   */
   constructor(
     private readonly config: ResolvedFedBuffConfig,
     spec: ModelSpec,
     initial: TensorMap,
-    startVersion = 0
+    startVersion = 0,
+    noise?: GaussianNoise
   ) {
     // A buffer flushes as soon as it is full, so at most K - 1 updates wait in it.
     const maxBuffered = config.bufferSize - 1;
@@ -60,6 +70,7 @@ export class FedBuffRule extends RuleBase {
     this.optimizer = new ServerOptimizer(config.optimizer, config.serverLr, this.layout);
     this.slots = Array.from({ length: size }, () => ({
       id: '',
+      rank: 0,
       numExamples: 0,
       stalenessWeight: 0,
       clipScale: 1,
@@ -72,13 +83,25 @@ export class FedBuffRule extends RuleBase {
     this.orderedTensors = Array.from({ length: size }, () => EMPTY);
     this.gradient = new Float64Array(this.layout.maxTrainableSize);
     this.blendTarget = new Float64Array(this.layout.maxNonTrainableSize);
+    if (config.noise !== undefined) {
+      // Non-trainable tensors are blended without noise, so they would leak the buffer.
+      const nonTrainable = this.layout.nonTrainableIndices.length;
+      assertOption(nonTrainable === 0, 'noise', config.noise, () => {
+        return `absent for a model with ${nonTrainable} non-trainable tensors, which are blended without noise`;
+      });
+    }
+    this.noise = config.noise === undefined ? undefined : (noise ?? createSecureGaussianNoise());
   }
 
   describe(): string {
     const { bufferSize, serverLr, aggregator, staleness } = this.config;
     const common = this.describeCommon(describeStaleness(staleness));
     const optimizer = this.optimizer.describe();
-    return `FedBuff (K=${bufferSize}, serverLr=${serverLr}, ${optimizer}, ${describeAggregator(aggregator)}, ${common})`;
+    const noise =
+      this.config.noise === undefined
+        ? ''
+        : `, Gaussian noise multiplier ${this.config.noise.noiseMultiplier} per flush`;
+    return `FedBuff (K=${bufferSize}, serverLr=${serverLr}, ${optimizer}, ${describeAggregator(aggregator)}${noise}, ${common})`;
   }
 
   pending(): string[] {
@@ -104,6 +127,7 @@ export class FedBuffRule extends RuleBase {
   protected accept(update: UpdateInput, evaluation: Evaluation): SubmitResult {
     const slot = at(this.slots, this.count);
     slot.id = update.id;
+    slot.rank = update.rank;
     slot.numExamples = update.numExamples;
     slot.stalenessWeight = evaluation.stalenessWeight;
     slot.clipScale = this.clipScale(evaluation.norm);
@@ -152,6 +176,7 @@ export class FedBuffRule extends RuleBase {
       result.appliedWeights.push(weight);
     }
     this.exampleMean.add(this.pendingExamples, size);
+    if (this.noise !== undefined) this.boundRankContributions();
 
     for (const index of this.layout.trainableIndices) {
       this.gatherTensor(index);
@@ -165,6 +190,49 @@ export class FedBuffRule extends RuleBase {
     this.versionCounter++;
     result.newVersion = true;
     this.clearBuffer();
+  }
+
+  /**
+   * Scales the coefficients of a rank with several updates in the buffer so that the L2 norm
+   * of their weighted sum is at most clip.maxNorm. Each update alone is clipped already, so this
+   * bounds what one rank adds to the sum, the sensitivity that the noise is calibrated to.
+   */
+  private boundRankContributions(): void {
+    const size = this.config.bufferSize;
+    const positionsByRank = new Map<number, number[]>();
+    for (let position = 0; position < size; position++) {
+      const rank = at(this.slots, at(this.order, position)).rank;
+      const positions = positionsByRank.get(rank);
+      if (positions === undefined) positionsByRank.set(rank, [position]);
+      else positions.push(position);
+    }
+    const maxNorm = this.config.clip!.maxNorm;
+    for (const positions of positionsByRank.values()) {
+      if (positions.length < 2) continue;
+      const norm = Math.sqrt(this.squaredNormOfSum(positions));
+      if (norm <= maxNorm) continue;
+      const scale = maxNorm / norm;
+      for (const position of positions) {
+        this.coefficients[position] = (this.coefficients[position] as number) * scale;
+      }
+    }
+  }
+
+  /** Returns the squared L2 norm of sum over `positions` of coefficient * delta. */
+  private squaredNormOfSum(positions: readonly number[]): number {
+    let squared = 0;
+    for (const index of this.layout.trainableIndices) {
+      const length = at(this.current, index).length;
+      for (let e = 0; e < length; e++) {
+        let value = 0;
+        for (const position of positions) {
+          const slot = at(this.slots, at(this.order, position));
+          value += (this.coefficients[position] as number) * (at(slot.tensors, index)[e] as number);
+        }
+        squared += value * value;
+      }
+    }
+    return squared;
   }
 
   /** Fills `orderedTensors` with tensor `index` of each buffered update, in canonical order. */
@@ -181,6 +249,11 @@ export class FedBuffRule extends RuleBase {
     const aggregator = this.config.aggregator;
     if (aggregator.kind === 'mean') {
       sumScaled(this.gradient, this.orderedTensors, this.coefficients, size, weights.length);
+      if (this.noise !== undefined) {
+        // One draw per coordinate of the sum, before the division by K.
+        const standardDeviation = this.config.noise!.noiseMultiplier * this.config.clip!.maxNorm;
+        this.noise.addTo(this.gradient.subarray(0, weights.length), standardDeviation);
+      }
       this.optimizer.step(index, weights, this.gradient, 1 / size);
       return;
     }

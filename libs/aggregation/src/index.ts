@@ -1,4 +1,4 @@
-export { createRule } from './create-rule';
+export { createRule, type RuleDependencies } from './create-rule';
 export {
   BUFFER_AGGREGATORS,
   OPTIMIZER_KINDS,
@@ -6,6 +6,7 @@ export {
   validateRuleConfig,
   type AsyncSgdConfig,
   type BufferAggregatorConfig,
+  type BufferNoiseConfig,
   type ClipConfig,
   type FedAsyncConfig,
   type FedBuffConfig,
