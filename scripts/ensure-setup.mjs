@@ -3,11 +3,12 @@
 // node_modules is missing or older than package-lock.json, and installs Debian's nats-server
 // when it is missing and this user may run apt-get. Uses only Node's built-in modules.
 import { spawnSync } from 'node:child_process';
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const stamp = `${root}node_modules/.asyncfl-installed`;
+// npm writes this file on every install; it is newer than package-lock.json when current.
+const installed = `${root}node_modules/.package-lock.json`;
 
 function run(command, args) {
   console.error(`setup: ${command} ${args.join(' ')}`);
@@ -16,8 +17,8 @@ function run(command, args) {
 }
 
 function packagesCurrent() {
-  if (!existsSync(stamp)) return false;
-  return statSync(stamp).mtimeMs >= statSync(`${root}package-lock.json`).mtimeMs;
+  if (!existsSync(installed)) return false;
+  return statSync(installed).mtimeMs >= statSync(`${root}package-lock.json`).mtimeMs;
 }
 
 function hasNatsServer() {
@@ -32,7 +33,6 @@ if (!packagesCurrent()) {
     console.error('setup: npm ci failed; fix the error above and run the command again');
     process.exit(1);
   }
-  writeFileSync(stamp, `${new Date().toISOString()}\n`);
 }
 
 // npm start may be pointed at an existing server, which needs no local binary.
