@@ -59,6 +59,7 @@ import {
 } from '@asyncfl/transport';
 import { MessageLedger } from './ledger';
 import { ALL_REJECT_REASONS } from './reasons';
+import { UserPrivacyAccountant } from './privacy';
 import { buildReport, writeReport, type RunReport } from './report';
 import type {
   AggregatorObserver,
@@ -79,19 +80,28 @@ export function ruleConfigOf(config: AggregatorConfig): RuleConfig {
         : { kind: r.staleness };
   const common = { staleness, maxStaleness: r.maxStaleness, exampleWeighting: r.exampleWeighting };
   if (r.kind === 'fedbuff') {
+    const { privacy } = config;
     return {
       kind: 'fedbuff',
       ...common,
       bufferSize: r.bufferSize,
       serverLr: r.serverLr,
       optimizer: { kind: r.optimizer },
+      // User-level DP: clip every update to C and add noise of std sigma * C to each buffer sum.
+      ...(privacy.enabled
+        ? {
+            clip: { maxNorm: privacy.clipNorm },
+            noise: { noiseMultiplier: privacy.noiseMultiplier },
+          }
+        : {}),
     };
   }
   return { kind: 'fedasync', ...common, alpha: r.alpha, form: 'delta' };
 }
 
 /** Reason the aggregator stopped training. */
-export type StopReason = 'target_accuracy' | 'max_versions' | 'time_budget' | 'signal';
+export type StopReason =
+  'target_accuracy' | 'max_versions' | 'time_budget' | 'privacy_budget' | 'signal';
 
 /** Minimum time after the final manifest during which late updates are still recorded, in ms. */
 const FINAL_DRAIN_MS = 3_000;
@@ -137,6 +147,8 @@ export class Aggregator {
   private readonly seenIds = new Set<string>();
   private readonly history: EvaluationMetrics[] = [];
   private timeToTarget: number | null = null;
+  /** Accountant of user-level DP; undefined without `privacy.enabled`. */
+  private readonly privacy: UserPrivacyAccountant | undefined;
 
   private stopReason: StopReason | null = null;
   private finalWrittenAt = 0;
@@ -159,6 +171,7 @@ export class Aggregator {
     private readonly observer?: AggregatorObserver
   ) {
     this.reassembler = new Reassembler<number>({ maxUpdateBytes: 512 << 20, maxOpenSets: 4096 });
+    this.privacy = config.privacy.enabled ? new UserPrivacyAccountant(config.privacy) : undefined;
     for (const reason of ALL_REJECT_REASONS) this.rejectedByReason[reason] = 0;
   }
 
@@ -210,6 +223,11 @@ export class Aggregator {
       throw permissionDenied(err, identity) ?? err;
     });
     await this.restoreOrInitialize();
+    if (this.privacy?.exceedsBudgetAt(this.rule.version + 1)) {
+      // run() finalizes the job before it consumes any update.
+      this.stopReason = 'privacy_budget';
+      log.info(this.privacyLogFields(), 'the next flush would exceed the epsilon budget');
+    }
   }
 
   private async watchStatus(): Promise<void> {
@@ -324,6 +342,8 @@ export class Aggregator {
       Math.min(500, config.snapshot.intervalMs || 500)
     );
     this.log.info({ durable, stream: UPDATE_STREAM }, 'consuming updates');
+    // A stop decided during start (an exhausted epsilon budget) finalizes before any update.
+    if (this.stopReason !== null) void this.enqueue(() => this.finalize());
 
     this.messages = await consumer.consume({ max_messages: 512 });
     this.durable = durable;
@@ -373,6 +393,7 @@ export class Aggregator {
       evaluations: [...this.history] as EvaluationPoint[],
       stopReason: this.stopReason,
       lastTickAt: this.lastTickAt,
+      privacy: this.privacy?.statusAt(this.rule?.version ?? 0) ?? null,
     };
   }
 
@@ -627,6 +648,10 @@ export class Aggregator {
         this.stopReason = 'target_accuracy';
       else if (stop.maxVersions > 0 && version >= stop.maxVersions)
         this.stopReason = 'max_versions';
+      else if (this.privacy?.exceedsBudgetAt(version + 1)) {
+        this.stopReason = 'privacy_budget';
+        this.log.info(this.privacyLogFields(), 'the next flush would exceed the epsilon budget');
+      }
     }
     if (this.stopReason !== null) {
       await this.finalize();
@@ -658,9 +683,27 @@ export class Aggregator {
       this.timeToTarget = (Date.now() - this.trainingStartedAt) / 1000;
     }
     this.log.info(
-      { version: this.rule.version, loss: result.loss, top1: result.top1, top5: result.top5 },
+      {
+        version: this.rule.version,
+        loss: result.loss,
+        top1: result.top1,
+        top5: result.top5,
+        ...this.privacyLogFields(),
+      },
       'evaluated the global model'
     );
+  }
+
+  /** Returns the user-level (epsilon, delta) spent so far for logs; {} without DP. */
+  private privacyLogFields(): Record<string, number> {
+    if (this.privacy === undefined) return {};
+    const status = this.privacy.statusAt(this.rule.version);
+    return {
+      epsilon: status.epsilon,
+      delta: status.delta,
+      noisyFlushes: status.releases,
+      epsilonBudget: status.epsilonBudget,
+    };
   }
 
   private async finalize(): Promise<void> {
@@ -864,6 +907,7 @@ export class Aggregator {
       appliedByRank: this.appliedByRank,
       timeToTargetS: this.timeToTarget,
       targetAccuracy: this.config.stop.targetAccuracy,
+      privacy: this.privacy?.statusAt(this.rule.version) ?? null,
     });
     if (this.config.output.exportDir) {
       setWeights(this.model, this.rule.weights);

@@ -28,6 +28,7 @@ function statusOf(overrides: Partial<AggregatorStatus> = {}): AggregatorStatus {
     ],
     stopReason: null,
     lastTickAt: Date.now(),
+    privacy: null,
     ...overrides,
   };
 }

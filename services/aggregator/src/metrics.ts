@@ -241,6 +241,22 @@ export class AggregatorMetrics implements AggregatorObserver {
       'Held-out cross-entropy loss of the global model at its last evaluation',
       (s) => s.metrics!.loss
     );
+    new Gauge({
+      name: 'asyncfl_privacy_epsilon',
+      help: 'User-level epsilon spent by the noisy FedBuff flushes at asyncfl_privacy_delta; NaN without user-level DP',
+      registers,
+      collect() {
+        this.set(read()?.privacy?.epsilon ?? Number.NaN);
+      },
+    });
+    new Gauge({
+      name: 'asyncfl_privacy_delta',
+      help: 'User-level delta of asyncfl_privacy_epsilon; NaN without user-level DP',
+      registers,
+      collect() {
+        this.set(read()?.privacy?.delta ?? Number.NaN);
+      },
+    });
     evaluation(
       'asyncfl_evaluation_version',
       'Model version of the last evaluation',

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { EvaluationMetrics } from '@asyncfl/protocol';
+import type { UserPrivacyStatus } from './privacy';
 
 /** The JSON report written at the end of a run. */
 export interface RunReport {
@@ -19,6 +20,8 @@ export interface RunReport {
   readonly rejectedByReason: Readonly<Record<string, number>>;
   readonly appliedByRank: Readonly<Record<string, number>>;
   readonly history: readonly EvaluationMetrics[];
+  /** User-level privacy spent by the noisy flushes; null without user-level DP. */
+  readonly privacy: UserPrivacyStatus | null;
 }
 
 /** Inputs of a report, gathered by the aggregator. */
@@ -37,6 +40,7 @@ export interface ReportInputs {
   readonly appliedByRank: Readonly<Record<string, number>>;
   readonly timeToTargetS: number | null;
   readonly targetAccuracy: number;
+  readonly privacy: UserPrivacyStatus | null;
 }
 
 /** Builds the run report. */
@@ -58,6 +62,7 @@ export function buildReport(inputs: ReportInputs): RunReport {
     rejectedByReason: { ...inputs.rejectedByReason },
     appliedByRank: { ...inputs.appliedByRank },
     history: inputs.history,
+    privacy: inputs.privacy,
   };
 }
 

@@ -2,6 +2,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import type { EvaluationMetrics } from '@asyncfl/protocol';
 import type { JetStreamAssets } from '@asyncfl/transport';
 import type { StopReason } from './aggregator';
+import type { UserPrivacyStatus } from './privacy';
 
 /**
  * Lifecycle of an aggregator: `starting` until the consumer runs, `running` while updates
@@ -36,6 +37,8 @@ export interface AggregatorStatus {
   readonly stopReason: StopReason | null;
   /** Time of the last periodic task, in ms since the epoch; it stalls when the work queue does. */
   readonly lastTickAt: number;
+  /** User-level privacy spent so far; null without `privacy.enabled`. */
+  readonly privacy: UserPrivacyStatus | null;
 }
 
 /** The NATS handles that health checks probe; absent until the aggregator has connected. */
