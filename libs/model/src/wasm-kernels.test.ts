@@ -202,6 +202,102 @@ describe('wasm matMul with transposes', () => {
   });
 });
 
+interface PoolCase {
+  readonly name: string;
+  readonly input: Shape4;
+  readonly filterSize: number | [number, number];
+  readonly strides: number | [number, number];
+  readonly pad: 'same' | 'valid';
+  /** Fraction of inputs set to 0, so that windows have tied maxima as after a ReLU. */
+  readonly zeros: number;
+}
+
+const POOL_CASES: readonly PoolCase[] = [
+  {
+    name: '2x2 stride 2',
+    input: [4, 28, 28, 8],
+    filterSize: 2,
+    strides: 2,
+    pad: 'valid',
+    zeros: 0,
+  },
+  {
+    name: 'ties of zeros',
+    input: [2, 10, 10, 16],
+    filterSize: 2,
+    strides: 2,
+    pad: 'valid',
+    zeros: 0.7,
+  },
+  {
+    name: 'odd size valid',
+    input: [2, 9, 7, 3],
+    filterSize: 2,
+    strides: 2,
+    pad: 'valid',
+    zeros: 0.3,
+  },
+  {
+    name: 'overlapping same',
+    input: [2, 9, 7, 3],
+    filterSize: 3,
+    strides: 2,
+    pad: 'same',
+    zeros: 0.3,
+  },
+  {
+    name: 'stride 1 same',
+    input: [1, 6, 5, 2],
+    filterSize: [2, 3],
+    strides: 1,
+    pad: 'same',
+    zeros: 0.5,
+  },
+];
+
+async function maxPoolGradient(backend: string, poolCase: PoolCase): Promise<Float32Array> {
+  await tf.setBackend(backend);
+  const random = seededRandom(6);
+  const values = randomValues(sizeOf(poolCase.input), 7).map((value) =>
+    random() < poolCase.zeros ? 0 : value
+  );
+  return tf.tidy(() => {
+    const x = tf.tensor4d(values, poolCase.input);
+    const outShape = tf.maxPool(x, poolCase.filterSize, poolCase.strides, poolCase.pad).shape;
+    const r = tf.tensor(randomValues(sizeOf(outShape), 8), outShape);
+    const dx = tf.grad((input: tf.Tensor) =>
+      tf.sum(
+        tf.mul(
+          tf.maxPool(input as tf.Tensor4D, poolCase.filterSize, poolCase.strides, poolCase.pad),
+          r
+        )
+      )
+    )(x);
+    return dx.dataSync() as Float32Array;
+  });
+}
+
+describe('wasm maxPool gradient', () => {
+  for (const poolCase of POOL_CASES) {
+    test(`parity with cpu: ${poolCase.name}`, async () => {
+      const cpu = await maxPoolGradient('cpu', poolCase);
+      const wasm = await maxPoolGradient('wasm', poolCase);
+
+      assert.equal(wasm.length, cpu.length);
+      assert.ok(maxAbsDifference(wasm, cpu) < 1e-6, `differs by ${maxAbsDifference(wasm, cpu)}`);
+    });
+  }
+
+  test('maxPool buffers are all disposed', async () => {
+    await maxPoolGradient('wasm', POOL_CASES[0]!);
+    const buffers = tf.backend().numDataIds();
+
+    await maxPoolGradient('wasm', POOL_CASES[0]!);
+
+    assert.equal(tf.backend().numDataIds(), buffers);
+  });
+});
+
 describe('wasm convolution gradients', () => {
   test('kernels registered after initBackend', () => {
     for (const kernelName of WASM_GRADIENT_KERNELS) {

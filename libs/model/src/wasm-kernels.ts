@@ -6,7 +6,8 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 // without ours. Its Conv2DBackpropInput is a direct loop: with the 'lenet' model at batch 64 it
 // took about 7 times as long as both forward convolutions together (tf.profile, one core). Its
 // BatchMatMul with a transposed operand, which every dense layer's backward pass uses, took 7 to
-// 12 times as long as an explicit transpose followed by the untransposed product.
+// 12 times as long as an explicit transpose followed by the untransposed product, and its
+// MaxPoolGrad took about as long as both forward convolutions of 'lenet'.
 
 const WASM = 'wasm';
 
@@ -17,6 +18,7 @@ export const WASM_GRADIENT_KERNELS: readonly string[] = [
   tf.Conv2DBackpropFilter,
   tf.Conv2DBackpropInput,
   tf.BatchMatMul,
+  tf.MaxPoolGrad,
 ];
 
 /** tfjs's own 'wasm' kernels that ours replace, by name, kept for the cases ours pass on. */
@@ -25,8 +27,8 @@ const nativeKernels = new Map<string, tf.KernelConfig>();
 /**
  * Registers the project's gradient kernels for the 'wasm' backend. Call it after
  * `@tensorflow/tfjs-backend-wasm` is loaded. A Conv2DBackpropFilter that tfjs already registers
- * is kept. Conv2DBackpropInput and BatchMatMul replace tfjs's kernels and call them for the
- * cases that need no rewriting. Repeated calls change nothing. Returns the names registered by
+ * is kept. Conv2DBackpropInput, BatchMatMul and MaxPoolGrad replace tfjs's kernels, and the
+ * first two call them for the cases that need no rewriting. Repeated calls change nothing. Returns the names registered by
  * this call.
  */
 export function registerWasmGradientKernels(): string[] {
@@ -42,6 +44,7 @@ export function registerWasmGradientKernels(): string[] {
   for (const [kernelName, kernelFunc] of [
     [tf.Conv2DBackpropInput, conv2DBackpropInput],
     [tf.BatchMatMul, batchMatMul],
+    [tf.MaxPoolGrad, maxPoolGrad],
   ] as const) {
     if (replaceNativeKernel(kernelName, kernelFunc as unknown as tf.KernelFunc)) {
       registered.push(kernelName);
@@ -114,6 +117,74 @@ export function batchMatMul(args: {
   } finally {
     for (const tensor of temporaries) backend.disposeData(tensor.dataId);
   }
+}
+
+/**
+ * Computes the gradient of 2-D max pooling on the WebAssembly backend, in one pass over the
+ * pooling windows: each output's gradient goes to the first largest input of its window, in
+ * row-major window order, as in tfjs's cpu kernel. Windows may overlap, and a window whose
+ * inputs are all NaN or -Infinity passes no gradient on.
+ */
+export function maxPoolGrad(args: {
+  inputs: tf.MaxPoolGradInputs;
+  backend: BackendWasm;
+  attrs: tf.MaxPoolGradAttrs;
+}): tf.TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const x = inputs.input as tf.TensorInfo;
+  const dy = inputs.dy as tf.TensorInfo;
+  const info = tf.backend_util.computePool2DInfo(
+    x.shape as [number, number, number, number],
+    attrs.filterSize,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode
+  );
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth } = info;
+  const { strideHeight, strideWidth, filterHeight, filterWidth } = info;
+  const { top, left } = info.padInfo;
+
+  const dx = backend.makeOutput([...x.shape], 'float32');
+  // Views taken after makeOutput, because an allocation can grow the heap and detach them.
+  const xValues = backend.typedArrayFromHeap(x);
+  const dyValues = backend.typedArrayFromHeap(dy);
+  const dxValues = backend.typedArrayFromHeap(dx);
+  dxValues.fill(0);
+  const maxValues = new Float32Array(inChannels);
+  const maxPositions = new Int32Array(inChannels);
+  for (let b = 0; b < batchSize; b++) {
+    for (let outRow = 0; outRow < outHeight; outRow++) {
+      const rowStart = Math.max(outRow * strideHeight - top, 0);
+      const rowEnd = Math.min(outRow * strideHeight - top + filterHeight, inHeight);
+      for (let outColumn = 0; outColumn < outWidth; outColumn++) {
+        const columnStart = Math.max(outColumn * strideWidth - left, 0);
+        const columnEnd = Math.min(outColumn * strideWidth - left + filterWidth, inWidth);
+        maxValues.fill(-Infinity);
+        maxPositions.fill(-1);
+        for (let row = rowStart; row < rowEnd; row++) {
+          for (let column = columnStart; column < columnEnd; column++) {
+            const base = ((b * inHeight + row) * inWidth + column) * inChannels;
+            for (let channel = 0; channel < inChannels; channel++) {
+              const value = xValues[base + channel]!;
+              if (value > maxValues[channel]!) {
+                maxValues[channel] = value;
+                maxPositions[channel] = base + channel;
+              }
+            }
+          }
+        }
+        const outBase = ((b * outHeight + outRow) * outWidth + outColumn) * inChannels;
+        for (let channel = 0; channel < inChannels; channel++) {
+          const position = maxPositions[channel]!;
+          if (position >= 0) {
+            dxValues[position] = dxValues[position]! + dyValues[outBase + channel]!;
+          }
+        }
+      }
+    }
+  }
+  return dx;
 }
 
 function swapLastAxes(x: tf.TensorInfo, backend: BackendWasm): tf.TensorInfo {
