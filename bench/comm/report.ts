@@ -1,0 +1,228 @@
+// Markdown of the comm-bench section of docs/benchmarks.md, rendered from docs/bench/comm.json.
+import type { CommResults, TtaSettings } from './main';
+import type { RunResult } from './runs';
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  if (sorted.length === 0) return Number.NaN;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+const fixed = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : '–');
+
+function describeWorkload(settings: TtaSettings): string {
+  const slow = settings.slowRanks.join(' and ');
+  return [
+    `${settings.world} workers train the MLP 784-128-10 on the mnist-package digits (IID shards of`,
+    `1,000 examples), ${settings.localSteps} local SGD steps of 32 examples per update (one pass over`,
+    `the shard), learning rate 0.1. Ranks ${slow} sleep ${settings.stepDelayMs} ms after each local`,
+    `step: three times the ${fixed(settings.measuredStepMs)} ms that one step took with`,
+    `${settings.world - settings.slowRanks.length} workers training at once, measured at the start,`,
+    `so their steps take about 4x as long. Rank ${settings.leaveRank} exits`,
+    `${settings.leaveAfterS} s after its first local step (\`--leave-after-s\`).`,
+  ].join(' ');
+}
+
+function ttaSection(results: CommResults): string[] {
+  const tta = results.tta;
+  if (!tta) return [];
+  const { settings, runs } = tta;
+  const systems = [...new Set(runs.map((r) => r.system))];
+  const seeds = [...new Set(runs.map((r) => r.seed))].sort((a, b) => a - b);
+  const medianOf = (system: string) =>
+    median(
+      runs
+        .filter((r) => r.system === system)
+        .map((r) => r.timeToTargetS ?? Number.POSITIVE_INFINITY)
+    );
+  const baseline = medianOf('sync-fedavg');
+  const rows = systems.map((system) => {
+    const cells = seeds.map((seed) => {
+      const run = runs.find((r) => r.system === system && r.seed === seed);
+      return run?.timeToTargetS == null ? 'not reached' : fixed(run.timeToTargetS);
+    });
+    const value = medianOf(system);
+    const ratio = system === 'sync-fedavg' ? '1.0' : fixed(baseline / value, 2);
+    return `| ${system} | ${cells.join(' | ')} | ${fixed(value)} | ${ratio} |`;
+  });
+  const asyncRuns = runs.filter((r) => r.appliedByRank);
+  const slowShare = asyncRuns.map((r) => {
+    const counts = r.appliedByRank!;
+    const fast = Object.entries(counts)
+      .filter(
+        ([rank]) =>
+          !settings.slowRanks.includes(Number(rank)) && Number(rank) !== settings.leaveRank
+      )
+      .map(([, n]) => n);
+    const slow = settings.slowRanks.map((rank) => counts[String(rank)] ?? 0);
+    return median(slow) / Math.max(1, median(fast));
+  });
+  const syncRuns = runs.filter((r) => r.system === 'sync-fedavg');
+  const best = systems
+    .filter((s) => s !== 'sync-fedavg')
+    .reduce((a, b) => (medianOf(a) <= medianOf(b) ? a : b), systems[0]!);
+  return [
+    `### Time to ${Math.round(settings.target * 100)}% held-out top-1 accuracy`,
+    '',
+    describeWorkload(settings),
+    '',
+    '- **FedAsync** and **FedBuff** run as the real aggregator and worker processes over',
+    '  JetStream, with their defaults (FedAsync alpha 0.6 with polynomial staleness a = 0.5;',
+    '  FedBuff K = 8, server learning rate 1, SGD) except the snapshot cadence:',
+    `  \`${settings.fedasyncArgs.join(' ')}\` for FedAsync and \`${settings.fedbuffArgs.join(' ')}\` for`,
+    '  FedBuff, one snapshot per eight updates under both.',
+    '- **sync-fedavg** is `bench/sync-fedavg.ts`: a coordinator and 8 worker processes over core',
+    '  NATS (no persistence) with the same model, shards, seeds and delays. Each round it sends the',
+    '  weights to every worker and waits for all live workers, but closes the round once the',
+    '  missing ones are later than 2x the median answer time of those that answered; late answers',
+    '  are discarded. A worker that leaves says so, and the coordinator stops waiting for it.',
+    '- The clock starts at the first update on the wire, and the time is that of the first',
+    '  evaluation at or above the target (every 4 versions under FedAsync, every version under',
+    '  FedBuff, every round in the baseline, on the 2,000 held-out digits). The asynchronous',
+    '  clock can start while other workers are still starting; the baseline starts its first',
+    '  round only when all 8 have said hello.',
+    '',
+    `| system | ${seeds.map((s) => `seed ${s} (s)`).join(' | ')} | median (s) | speed-up over sync-fedavg |`,
+    `| --- | ${seeds.map(() => '---:').join(' | ')} | ---: | ---: |`,
+    ...rows,
+    '',
+    `Best asynchronous rule: ${best}, ${fixed(baseline / medianOf(best), 2)}x the baseline's speed (target: at least 2x).`,
+    `In the asynchronous runs a slow rank had ${fixed(median(slowShare), 2)} times the applied updates of a`,
+    `normal one (median over runs). The baseline averaged ${fixed(median(syncRuns.map((r) => r.meanAnswered ?? 0)))}`,
+    `answers per round and ${fixed(median(syncRuns.map((r) => r.meanRoundS ?? 0)), 2)} s per round.`,
+    '',
+    '![Held-out top-1 accuracy against seconds since the first update](bench/comm-accuracy.svg)',
+    '',
+  ];
+}
+
+function compressionSection(results: CommResults): string[] {
+  const compression = results.compression;
+  if (!compression) return [];
+  const float32 = compression.runs.find((r) => r.system === 'float32');
+  const rows = compression.runs.map((run: RunResult) => {
+    const atEnd = run.curve.filter((p) => p.s <= compression.equalWallS).at(-1);
+    const best = Math.max(...run.curve.map((p) => p.top1));
+    const ratio = float32 ? float32.meanUpdateBytes / run.meanUpdateBytes : Number.NaN;
+    return `| ${run.system} | ${Math.round(run.meanUpdateBytes).toLocaleString('en-US')} | ${fixed(ratio)}x | ${run.updatesPublished} | ${atEnd ? fixed(atEnd.top1 * 100) : '–'} | ${fixed(best * 100)} |`;
+  });
+  return [
+    '### Bytes per update and accuracy per compression',
+    '',
+    `FedAsync with the workload above (seed 1), each run stopped ${compression.equalWallS} s after its`,
+    'first update. Bytes are the mean payload of the update messages on the wire (headers not',
+    'counted). Non-trainable tensors always travel as float32; the MLP has none. On one machine',
+    'the network costs almost nothing, so equal wall time mostly shows what each encoding costs',
+    'in accuracy and CPU, not the time it saves on a slow link.',
+    '',
+    `| setting | bytes per update | smaller than float32 | updates sent | top-1 at ${compression.equalWallS} s (%) | best top-1 (%) |`,
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    ...rows,
+    '',
+  ];
+}
+
+function throughputSection(results: CommResults): string[] {
+  const throughput = results.throughput;
+  if (!throughput) return [];
+  const sizes = [...new Set(throughput.results.map((r) => r.parameters))];
+  const rows = sizes.map((parameters) => {
+    const of = (mode: 'raw' | 'pipeline') =>
+      throughput.results.filter((r) => r.parameters === parameters && r.mode === mode);
+    const raw = of('raw');
+    const pipeline = of('pipeline');
+    const rawRate = median(raw.map((r) => r.updatesPerSecond));
+    const pipeRate = median(pipeline.map((r) => r.updatesPerSecond));
+    const ratios = pipeline.map((p, i) => p.updatesPerSecond / (raw[i]?.updatesPerSecond ?? NaN));
+    const sample = pipeline[0] ?? raw[0]!;
+    return `| ${parameters.toLocaleString('en-US')} | ${(sample.updateBytes / 1e6).toFixed(2)} | ${sample.messagesPerUpdate} | ${sample.updates} | ${fixed(rawRate)} | ${fixed(median(raw.map((r) => r.megabytesPerSecond)))} | ${fixed(pipeRate)} | ${fixed(median(pipeline.map((r) => r.megabytesPerSecond)))} | ${fixed(pipeRate / rawRate, 2)} | ${ratios.map((r) => fixed(r, 2)).join(', ')} |`;
+  });
+  return [
+    '### Update pipeline throughput',
+    '',
+    `\`bench/comm/throughput.ts\`: ${throughput.publishers} concurrent publishers and one consumer in one`,
+    'process, against one nats-server with the update stream as provisioned for the services.',
+    'The pipeline encodes float32 updates, publishes them with `publishUpdate` (chunked above',
+    "the server's 1 MiB `max_payload`), consumes them through a durable pull consumer like the",
+    "aggregator's, decodes, reassembles and applies them with the FedAsync rule of",
+    '`@asyncfl/aggregation`. Raw publishes and consumes messages of the same sizes with no',
+    'processing. Raw and pipeline alternate on the same server; the median of the repeats is',
+    'shown. Encoding happens on a worker in a real deployment, so one process doing both ends',
+    'understates the pipeline. Messages are acknowledged at once, not after a snapshot as the',
+    'aggregator does.',
+    '',
+    '| parameters | update (MB) | messages per update | updates | raw updates/s | raw MB/s | pipeline updates/s | pipeline MB/s | pipeline / raw | per repeat |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    ...rows,
+    '',
+  ];
+}
+
+/** Returns the least-squares slope of y against x. */
+function slope(points: readonly { x: number; y: number }[]): number {
+  const meanX = points.reduce((a, p) => a + p.x, 0) / points.length;
+  const meanY = points.reduce((a, p) => a + p.y, 0) / points.length;
+  let numerator = 0;
+  let denominator = 0;
+  for (const p of points) {
+    numerator += (p.x - meanX) * (p.y - meanY);
+    denominator += (p.x - meanX) ** 2;
+  }
+  return denominator > 0 ? numerator / denominator : Number.NaN;
+}
+
+function memorySection(results: CommResults): string[] {
+  const memory = results.memory;
+  if (!memory) return [];
+  const rows = memory.results.map(
+    (r) =>
+      `| ${r.workers} | ${r.updatesApplied} | ${fixed(r.residentMb)} | ${fixed(r.heapUsedMb)} | ${r.samples} |`
+  );
+  const rssSlope = slope(memory.results.map((r) => ({ x: r.workers, y: r.residentMb })));
+  const heapSlope = slope(memory.results.map((r) => ({ x: r.workers, y: r.heapUsedMb })));
+  return [
+    '### Aggregator memory per worker',
+    '',
+    'The real aggregator (FedAsync, defaults) consumes MLP updates from simulated workers: one',
+    `publisher in the benchmark process sends ${memory.totalUpdates} updates in turn over the ranks,`,
+    'whatever their number, so that only the number of workers changes. Memory is read from the',
+    "aggregator's `/metrics` (`process_resident_memory_bytes`, `nodejs_heap_size_used_bytes`), the",
+    'median of samples taken once per second over the second half of the updates.',
+    '',
+    '| workers | updates applied | RSS (MiB) | V8 heap used (MiB) | samples |',
+    '| ---: | ---: | ---: | ---: | ---: |',
+    ...rows,
+    '',
+    `Least-squares slope: ${fixed(rssSlope * 1024, 0)} KiB of RSS and ${fixed(heapSlope * 1024, 0)} KiB of heap per`,
+    'worker. Garbage collection timing moves both by several MiB between samples, so a slope',
+    'this small is within the noise.',
+    '',
+  ];
+}
+
+/** Renders the whole comm-bench section. */
+export function renderSection(results: CommResults): string {
+  const m = results.machine;
+  const versions = Object.entries(m)
+    .filter(([key]) => key.startsWith('@') || key === 'protobufjs')
+    .map(([key, value]) => `${key} ${value}`)
+    .join(', ');
+  return [
+    '## Communication: time to accuracy, throughput, compression, memory',
+    '',
+    `Measured ${results.measuredAt.slice(0, 10)} with \`${results.command}\` on ${m.cpus} x ${m.cpuModel},`,
+    `${m.memoryGiB} GiB memory, Node ${m.node}, ${m.natsServer}, ${versions}. One-minute load`,
+    `average ${fixed(results.loadBefore)} before and ${fixed(results.loadAfter)} after: the machine was shared with`,
+    "other engineers' builds and tests, so absolute numbers are noisy. Comparisons are between",
+    'runs of the same invocation. Raw results: [bench/comm.json](bench/comm.json); logs of every',
+    'process: `runs/bench-comm/`.',
+    '',
+    ...ttaSection(results),
+    ...throughputSection(results),
+    ...compressionSection(results),
+    ...memorySection(results),
+  ]
+    .join('\n')
+    .trim();
+}
