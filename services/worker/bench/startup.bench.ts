@@ -283,9 +283,11 @@ async function main(): Promise<void> {
   try {
     const commands: [string, string[]][] = [
       ['bundle (node dist main.js)', [process.execPath, workerBundle]],
+      // Node with the tsx loader, as under `nx serve worker`, but without the tsx command's own
+      // wrapper process, so that the measured launcher is the process that forks the workers.
       [
-        'tsx (nx serve worker)',
-        [join(root, 'node_modules/.bin/tsx'), 'services/worker/src/main.ts'],
+        'tsx loader (node --import tsx)',
+        [process.execPath, '--import', 'tsx', 'services/worker/src/main.ts'],
       ],
     ];
     for (const [label, command] of commands) {
