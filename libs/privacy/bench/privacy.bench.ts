@@ -355,7 +355,7 @@ async function main(): Promise<void> {
       `clip norm ${CLIP_NORM}, learning rate ${LEARNING_RATE}; the noise multiplier is the ` +
       `smallest that keeps epsilon at delta ${DELTA.toExponential()} within the target, from the RDP ` +
       `accountant with the balle2020 conversion. Seeds ${SEEDS.join(', ')} (initial weights and ` +
-      'sampling). The same settings serve every epsilon: they were picked from four ' +
+      'sampling); the noise comes from the secure source, so repeated runs differ. The same settings serve every epsilon: they were picked from four ' +
       'combinations of batch size, epochs and learning rate tried on the same held-out digits, ' +
       'so the accuracies are slightly optimistic. The baseline trains with plain SGD, batch ' +
       `${BASELINE_BATCH} and learning rate ${BASELINE_LEARNING_RATE} for the same epochs.`,
