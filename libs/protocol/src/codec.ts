@@ -100,9 +100,10 @@ function assertWireInteger(value: number, field: string): void {
 /** True when typed arrays store numbers little-endian, so the wire bytes can be copied whole. */
 const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
+/** Returns the little-endian bytes of `values`: a view of the same memory on little-endian hosts. */
 function littleEndianFloat32(values: Float32Array): Uint8Array {
   if (HOST_IS_LITTLE_ENDIAN) {
-    return new Uint8Array(values.buffer, values.byteOffset, values.byteLength).slice();
+    return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
   }
   const bytes = new Uint8Array(values.length * 4);
   const view = new DataView(bytes.buffer);
@@ -182,7 +183,10 @@ function topkPositions(values: Float32Array, k: number): Uint32Array {
   return positions;
 }
 
-/** Encodes one tensor for the wire. */
+/**
+ * Encodes one tensor for the wire. Under `float32` the returned `data` may share memory with
+ * `tensor.values`, so encode it before changing the values.
+ */
 export function encodeTensor(
   tensor: NamedTensor,
   options: TensorEncodeOptions = {}
