@@ -114,7 +114,7 @@ async function runCoordinator(args: string[]): Promise<number> {
     strict: true,
   });
   if (!values.nats || !values.job || !values.world || !values.report) {
-    throw new Error('coordinator needs --nats, --job, --world and --report');
+    throw new Error('coordinator: --nats, --job, --world and --report are required');
   }
   const world = Number(values.world);
   const target = Number(values.target);

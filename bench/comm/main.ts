@@ -2,11 +2,12 @@
 // with slow and departing workers, pipeline throughput against raw JetStream, bytes and accuracy
 // per update compression, and aggregator memory per worker.
 //
-//   npm run bench:comm -- [--quick] [--seeds N] [--only tta,compression,throughput,memory]
-//                         [--no-write]
+//   npm run bench:comm -- [--quick] [--seeds N] [--no-write]
+//                         [--only tta,tta-device,compression,throughput,memory]
 //
-// Writes docs/bench/comm.json, docs/bench/comm-accuracy.svg and the comm-bench section of
-// docs/benchmarks.md. With --only, the other parts keep their previous results from the JSON.
+// Writes docs/bench/comm.json, the accuracy charts docs/bench/comm-accuracy*.svg and the
+// comm-bench section of docs/benchmarks.md. With --only, the other parts keep their previous
+// results from the JSON.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -20,9 +21,15 @@ import { measureMemory, type MemoryResult } from './memory';
 import { ROOT } from './processes';
 import { renderSection } from './report';
 import { runAsync, runSync, type RunResult, type Workload } from './runs';
-import { measureThroughput, type ThroughputResult } from './throughput';
+import {
+  PUBLISHERS,
+  measureProcessing,
+  measureThroughput,
+  type ProcessingCost,
+  type ThroughputResult,
+} from './throughput';
 
-const PARTS = ['tta', 'compression', 'throughput', 'memory'] as const;
+const PARTS = ['tta', 'tta-device', 'compression', 'throughput', 'memory'] as const;
 type Part = (typeof PARTS)[number];
 
 const { values } = parseArgs({
@@ -49,6 +56,13 @@ const logRoot = join(ROOT, values['log-dir']!);
 const docsDir = join(ROOT, 'docs');
 const jsonPath = join(docsDir, 'bench', 'comm.json');
 const svgPath = join(docsDir, 'bench', 'comm-accuracy.svg');
+const deviceSvgPath = join(docsDir, 'bench', 'comm-accuracy-device.svg');
+
+/**
+ * Simulated compute time of one local step on a worker's own device, in the scenario where
+ * every worker sleeps instead of sharing this machine's CPUs for most of its step.
+ */
+const DEVICE_STEP_MS = 60;
 
 /** Settings of the time-to-accuracy and compression runs. */
 export interface TtaSettings {
@@ -57,7 +71,10 @@ export interface TtaSettings {
   readonly slowRanks: readonly number[];
   /** Median step time of the normal workers measured with the same number training at once. */
   readonly measuredStepMs: number;
+  /** Sleep after each local step of a slow rank. */
   readonly stepDelayMs: number;
+  /** Sleep after each local step of every other rank: 0, or DEVICE_STEP_MS. */
+  readonly normalStepDelayMs: number;
   readonly leaveRank: number;
   readonly leaveAfterS: number;
   readonly target: number;
@@ -66,17 +83,39 @@ export interface TtaSettings {
   readonly fedbuffArgs: readonly string[];
 }
 
-/** Everything the benchmark measured, as written to docs/bench/comm.json. */
-export interface CommResults {
-  machine: Record<string, string | number>;
+/** When and how one part was measured, with the one-minute load average around it. */
+export interface PartRun {
   command: string;
   measuredAt: string;
   loadBefore: number;
   loadAfter: number;
-  tta?: { settings: TtaSettings; runs: RunResult[] };
-  compression?: { settings: TtaSettings; equalWallS: number; runs: RunResult[] };
-  throughput?: { publishers: number; results: ThroughputResult[] };
-  memory?: { totalUpdates: number; results: MemoryResult[] };
+}
+
+/** Everything the benchmark measured, as written to docs/bench/comm.json. */
+export interface CommResults {
+  machine: Record<string, string | number>;
+  tta?: { measured: PartRun; settings: TtaSettings; runs: RunResult[] };
+  ttaDevice?: { measured: PartRun; settings: TtaSettings; runs: RunResult[] };
+  compression?: { measured: PartRun; settings: TtaSettings; equalWallS: number; runs: RunResult[] };
+  throughput?: {
+    measured: PartRun;
+    publishers: number;
+    results: ThroughputResult[];
+    processing: ProcessingCost[];
+  };
+  memory?: { measured: PartRun; totalUpdates: number; results: MemoryResult[] };
+}
+
+const command = `npm run bench:comm${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+
+/** Runs one part and records when, by which command and under which load. */
+async function measurePart<T extends object>(
+  run: () => Promise<T>
+): Promise<T & { measured: PartRun }> {
+  const measuredAt = new Date().toISOString();
+  const loadBefore = loadavg()[0]!;
+  const value = await run();
+  return { ...value, measured: { command, measuredAt, loadBefore, loadAfter: loadavg()[0]! } };
 }
 
 function packageVersion(name: string): string {
@@ -104,26 +143,31 @@ function describeMachine(): Record<string, string | number> {
   };
 }
 
-async function ttaSettings(): Promise<TtaSettings> {
-  const world = 8;
-  const slowRanks = [6, 7];
+const WORLD = 8;
+const SLOW_RANKS = [6, 7];
+
+/**
+ * Returns the workload settings. With `normalStepDelayMs` 0 the workers compute on this
+ * machine's CPUs alone, and a slow rank sleeps three steps' worth after each step. Otherwise every
+ * rank sleeps that long per step as if computing on its own device, and a slow rank sleeps so
+ * that its step takes 4x the normal one.
+ */
+function ttaSettings(measuredStepMs: number, normalStepDelayMs: number): TtaSettings {
+  const world = WORLD;
+  const slowRanks = SLOW_RANKS;
   const localSteps = 31;
-  // The workers that compute all the time train at once, as in a run.
-  const measuredStepMs = await measureStepMs(world - slowRanks.length, [
-    '--local-steps',
-    String(localSteps),
-  ]);
+  const normalStepMs = measuredStepMs + normalStepDelayMs;
   return {
     world,
     localSteps,
     slowRanks,
     measuredStepMs,
-    // Three more steps' worth of sleep makes a slow worker's step about 4x as long.
-    stepDelayMs: Math.round(3 * measuredStepMs),
+    stepDelayMs: Math.round(4 * normalStepMs - measuredStepMs),
+    normalStepDelayMs,
     leaveRank: 5,
     leaveAfterS: 2,
     target: 0.9,
-    stopAfterS: quick ? 40 : 60,
+    stopAfterS: normalStepDelayMs > 0 ? 120 : quick ? 40 : 60,
     // One snapshot per world's worth of updates under both rules.
     fedasyncArgs: ['--snapshot-every', String(world)],
     fedbuffArgs: ['--snapshot-every', '1'],
@@ -135,6 +179,7 @@ function workloadOf(settings: TtaSettings, seed: number): Workload {
     world: settings.world,
     slowRanks: settings.slowRanks,
     stepDelayMs: settings.stepDelayMs,
+    normalStepDelayMs: settings.normalStepDelayMs,
     leaveRank: settings.leaveRank,
     leaveAfterS: settings.leaveAfterS,
     localSteps: settings.localSteps,
@@ -147,19 +192,19 @@ function summarize(run: RunResult): string {
   return `${run.system} seed ${run.seed}: ${time}, ${run.updatesPublished} updates, ${run.steps} steps, wall ${run.wallS.toFixed(0)} s`;
 }
 
-async function runTta(settings: TtaSettings): Promise<RunResult[]> {
+async function runTta(settings: TtaSettings, name: string): Promise<RunResult[]> {
   const runs: RunResult[] = [];
   for (let seed = 1; seed <= seedCount; seed++) {
     const workload = workloadOf(settings, seed);
     const common = { workload, target: settings.target, stopAfterS: settings.stopAfterS };
-    runs.push(await runSync({ ...common, logDir: join(logRoot, `tta-sync-${seed}`) }));
+    runs.push(await runSync({ ...common, logDir: join(logRoot, `${name}-sync-${seed}`) }));
     console.error(summarize(runs.at(-1)!));
     runs.push(
       await runAsync({
         ...common,
         rule: 'fedasync',
         aggregatorArgs: settings.fedasyncArgs,
-        logDir: join(logRoot, `tta-fedasync-${seed}`),
+        logDir: join(logRoot, `${name}-fedasync-${seed}`),
       })
     );
     console.error(summarize(runs.at(-1)!));
@@ -168,7 +213,7 @@ async function runTta(settings: TtaSettings): Promise<RunResult[]> {
         ...common,
         rule: 'fedbuff',
         aggregatorArgs: settings.fedbuffArgs,
-        logDir: join(logRoot, `tta-fedbuff-${seed}`),
+        logDir: join(logRoot, `${name}-fedbuff-${seed}`),
       })
     );
     console.error(summarize(runs.at(-1)!));
@@ -213,43 +258,62 @@ async function main(): Promise<void> {
   const previous: Partial<CommResults> = existsSync(jsonPath)
     ? (JSON.parse(readFileSync(jsonPath, 'utf8')) as CommResults)
     : {};
-  const results: CommResults = {
-    ...previous,
-    machine: describeMachine(),
-    command: `npm run bench:comm${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
-    measuredAt: new Date().toISOString(),
-    loadBefore: loadavg()[0]!,
-    loadAfter: 0,
-  };
+  // Parts recorded without their run description come from an older format and are dropped.
+  const kept = Object.fromEntries(
+    Object.entries(previous).filter(
+      ([key, value]) => key !== 'machine' && typeof value === 'object' && 'measured' in value
+    )
+  );
+  const results: CommResults = { ...kept, machine: describeMachine() };
   mkdirSync(logRoot, { recursive: true });
 
-  if (parts.has('tta') || parts.has('compression')) {
-    const settings = await ttaSettings();
+  if (parts.has('tta') || parts.has('tta-device') || parts.has('compression')) {
+    // The ranks that compute all the time train at once, as in a run.
+    const measuredStepMs = await measureStepMs(WORLD - SLOW_RANKS.length, []);
+    const settings = ttaSettings(measuredStepMs, 0);
     console.error(
-      `step ${settings.measuredStepMs.toFixed(1)} ms with ${settings.world - settings.slowRanks.length} training at once; slow ranks sleep ${settings.stepDelayMs} ms per step`
+      `step ${measuredStepMs.toFixed(1)} ms with ${WORLD - SLOW_RANKS.length} training at once; slow ranks sleep ${settings.stepDelayMs} ms per step`
     );
-    if (parts.has('tta')) results.tta = { settings, runs: await runTta(settings) };
+    if (parts.has('tta')) {
+      results.tta = await measurePart(async () => ({
+        settings,
+        runs: await runTta(settings, 'tta'),
+      }));
+    }
+    if (parts.has('tta-device')) {
+      const device = ttaSettings(measuredStepMs, DEVICE_STEP_MS);
+      results.ttaDevice = await measurePart(async () => ({
+        settings: device,
+        runs: await runTta(device, 'tta-device'),
+      }));
+    }
     if (parts.has('compression')) {
       const equalWallS = quick ? 6 : 8;
-      results.compression = {
+      results.compression = await measurePart(async () => ({
         settings,
         equalWallS,
         runs: await runCompression(settings, equalWallS),
-      };
+      }));
     }
   }
   if (parts.has('throughput')) {
-    const results_ = await measureThroughput(
-      quick
-        ? [
-            { parameters: 100_000, updates: 100 },
-            { parameters: 1_000_000, updates: 16 },
-          ]
-        : undefined,
-      quick ? 1 : 3
-    );
-    results.throughput = { publishers: 4, results: results_ };
-    for (const r of results_) {
+    results.throughput = await measurePart(async () => ({
+      publishers: PUBLISHERS,
+      results: await measureThroughput(
+        quick
+          ? [
+              { parameters: 100_000, updates: 100 },
+              { parameters: 1_000_000, updates: 16 },
+            ]
+          : undefined,
+        quick ? 1 : 3
+      ),
+      // 1 MiB, the default max_payload of nats-server, which the local server keeps.
+      processing: [100_000, 1_000_000].map((parameters) =>
+        measureProcessing(parameters, 1024 * 1024)
+      ),
+    }));
+    for (const r of results.throughput.results) {
       console.error(
         `${r.mode} ${r.parameters}: ${r.updatesPerSecond.toFixed(1)} updates/s, ${r.megabytesPerSecond.toFixed(1)} MB/s`
       );
@@ -257,14 +321,15 @@ async function main(): Promise<void> {
   }
   if (parts.has('memory')) {
     const totalUpdates = quick ? 192 : 384;
-    const memory: MemoryResult[] = [];
-    for (const workers of [8, 32, 128]) {
-      memory.push(await measureMemory(workers, join(logRoot, `memory-${workers}`), totalUpdates));
-      console.error(JSON.stringify(memory.at(-1)));
-    }
-    results.memory = { totalUpdates, results: memory };
+    results.memory = await measurePart(async () => {
+      const memory: MemoryResult[] = [];
+      for (const workers of [8, 32, 128]) {
+        memory.push(await measureMemory(workers, join(logRoot, `memory-${workers}`), totalUpdates));
+        console.error(JSON.stringify(memory.at(-1)));
+      }
+      return { totalUpdates, results: memory };
+    });
   }
-  results.loadAfter = loadavg()[0]!;
 
   const section = renderSection(results);
   console.log(section);
@@ -277,7 +342,17 @@ async function main(): Promise<void> {
       accuracyChart(
         results.tta.runs,
         results.tta.settings.target,
-        'Held-out top-1 accuracy against wall time, 8 workers (2 slow, 1 leaving)'
+        '8 workers on 2 shared cores (2 slow, 1 leaving)'
+      )
+    );
+  }
+  if (results.ttaDevice) {
+    writeFileSync(
+      deviceSvgPath,
+      accuracyChart(
+        results.ttaDevice.runs,
+        results.ttaDevice.settings.target,
+        '8 workers with simulated device time (2 slow, 1 leaving)'
       )
     );
   }

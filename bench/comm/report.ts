@@ -1,5 +1,5 @@
 // Markdown of the comm-bench section of docs/benchmarks.md, rendered from docs/bench/comm.json.
-import type { CommResults, TtaSettings } from './main';
+import type { CommResults, PartRun, TtaSettings } from './main';
 import type { RunResult } from './runs';
 
 function median(values: readonly number[]): number {
@@ -11,21 +11,41 @@ function median(values: readonly number[]): number {
 
 const fixed = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : '–');
 
+function describeRun(run: PartRun): string {
+  const at = run.measuredAt.slice(0, 16).replace('T', ' ');
+  return `Measured ${at} UTC by \`${run.command}\`, one-minute load average ${fixed(run.loadBefore)} before and ${fixed(run.loadAfter)} after.`;
+}
+
 function describeWorkload(settings: TtaSettings): string {
   const slow = settings.slowRanks.join(' and ');
-  return [
+  const normal = settings.world - settings.slowRanks.length;
+  const common = [
     `${settings.world} workers train the MLP 784-128-10 on the mnist-package digits (IID shards of`,
     `1,000 examples), ${settings.localSteps} local SGD steps of 32 examples per update (one pass over`,
-    `the shard), learning rate 0.1. Ranks ${slow} sleep ${settings.stepDelayMs} ms after each local`,
-    `step: three times the ${fixed(settings.measuredStepMs)} ms that one step took with`,
-    `${settings.world - settings.slowRanks.length} workers training at once, measured at the start,`,
-    `so their steps take about 4x as long. Rank ${settings.leaveRank} exits`,
-    `${settings.leaveAfterS} s after its first local step (\`--leave-after-s\`).`,
+    `the shard), learning rate 0.1. One step took ${fixed(settings.measuredStepMs)} ms with ${normal}`,
+    'workers training at once, measured at the start.',
+  ];
+  const delays =
+    settings.normalStepDelayMs > 0
+      ? [
+          `Every worker sleeps ${settings.normalStepDelayMs} ms after each local step, standing for`,
+          'compute on a device of its own, so that the shared CPUs of this machine no longer decide',
+          `the pace. Ranks ${slow} sleep ${settings.stepDelayMs} ms instead, so their steps take`,
+          'about 4x as long.',
+        ]
+      : [
+          `Ranks ${slow} sleep ${settings.stepDelayMs} ms after each local step, three times the`,
+          'measured step, so their steps take about 4x as long.',
+        ];
+  return [
+    ...common,
+    ...delays,
+    `Rank ${settings.leaveRank} exits ${settings.leaveAfterS} s after its first local step`,
+    '(`--leave-after-s`).',
   ].join(' ');
 }
 
-function ttaSection(results: CommResults): string[] {
-  const tta = results.tta;
+function ttaSection(tta: CommResults['tta'], title: string, chart: string): string[] {
   if (!tta) return [];
   const { settings, runs } = tta;
   const systems = [...new Set(runs.map((r) => r.system))];
@@ -63,7 +83,9 @@ function ttaSection(results: CommResults): string[] {
     .filter((s) => s !== 'sync-fedavg')
     .reduce((a, b) => (medianOf(a) <= medianOf(b) ? a : b), systems[0]!);
   return [
-    `### Time to ${Math.round(settings.target * 100)}% held-out top-1 accuracy`,
+    `### ${title}`,
+    '',
+    describeRun(tta.measured),
     '',
     describeWorkload(settings),
     '',
@@ -92,7 +114,7 @@ function ttaSection(results: CommResults): string[] {
     `normal one (median over runs). The baseline averaged ${fixed(median(syncRuns.map((r) => r.meanAnswered ?? 0)))}`,
     `answers per round and ${fixed(median(syncRuns.map((r) => r.meanRoundS ?? 0)), 2)} s per round.`,
     '',
-    '![Held-out top-1 accuracy against seconds since the first update](bench/comm-accuracy.svg)',
+    `![Held-out top-1 accuracy against seconds since the first update](${chart})`,
     '',
   ];
 }
@@ -109,6 +131,8 @@ function compressionSection(results: CommResults): string[] {
   });
   return [
     '### Bytes per update and accuracy per compression',
+    '',
+    describeRun(compression.measured),
     '',
     `FedAsync with the workload above (seed 1), each run stopped ${compression.equalWallS} s after its`,
     'first update. Bytes are the mean payload of the update messages on the wire (headers not',
@@ -141,20 +165,33 @@ function throughputSection(results: CommResults): string[] {
   return [
     '### Update pipeline throughput',
     '',
-    `\`bench/comm/throughput.ts\`: ${throughput.publishers} concurrent publishers and one consumer in one`,
-    'process, against one nats-server with the update stream as provisioned for the services.',
-    'The pipeline encodes float32 updates, publishes them with `publishUpdate` (chunked above',
-    "the server's 1 MiB `max_payload`), consumes them through a durable pull consumer like the",
-    "aggregator's, decodes, reassembles and applies them with the FedAsync rule of",
-    '`@asyncfl/aggregation`. Raw publishes and consumes messages of the same sizes with no',
-    'processing. Raw and pipeline alternate on the same server; the median of the repeats is',
-    'shown. Encoding happens on a worker in a real deployment, so one process doing both ends',
-    'understates the pipeline. Messages are acknowledged at once, not after a snapshot as the',
-    'aggregator does.',
+    describeRun(throughput.measured),
+    '',
+    '`bench/comm/throughput.ts` against one nats-server with the update stream as provisioned',
+    `for the services. A publisher process stands for the workers: ${throughput.publishers} concurrent loops`,
+    'each encode a float32 update and publish it with `publishUpdate`, chunked above the',
+    "server's 1 MiB `max_payload`, waiting for each acknowledgement. The benchmark process",
+    "consumes through a durable pull consumer like the aggregator's, decodes, reassembles and",
+    'applies each update with the FedAsync rule of `@asyncfl/aggregation`. Raw publishes',
+    'prepared messages of the same sizes and consumes them with no processing. Time runs from',
+    'the start signal to the last update applied or message received. Raw and pipeline',
+    'alternate (raw first, then pipeline first) on the same server, and the table shows the',
+    'median of the repeats. Messages are acknowledged at once, not after a snapshot as the',
+    'aggregator does, and the two processes and nats-server share the 2 cores.',
     '',
     '| parameters | update (MB) | messages per update | updates | raw updates/s | raw MB/s | pipeline updates/s | pipeline MB/s | pipeline / raw | per repeat |',
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
     ...rows,
+    '',
+    'CPU time per update of each stage, timed in the benchmark process without NATS (medians of',
+    '15): encoding runs in the publisher, the rest in the consumer.',
+    '',
+    '| parameters | encode (ms) | split and reassemble (ms) | decode (ms) | apply (ms) |',
+    '| ---: | ---: | ---: | ---: | ---: |',
+    ...(throughput.processing ?? []).map(
+      (p) =>
+        `| ${p.parameters.toLocaleString('en-US')} | ${fixed(p.encodeMs, 2)} | ${fixed(p.chunkMs, 2)} | ${fixed(p.decodeMs, 2)} | ${fixed(p.applyMs, 2)} |`
+    ),
     '',
   ];
 }
@@ -184,6 +221,8 @@ function memorySection(results: CommResults): string[] {
   return [
     '### Aggregator memory per worker',
     '',
+    describeRun(memory.measured),
+    '',
     'The real aggregator (FedAsync, defaults) consumes MLP updates from simulated workers: one',
     `publisher in the benchmark process sends ${memory.totalUpdates} updates in turn over the ranks,`,
     'whatever their number, so that only the number of workers changes. Memory is read from the',
@@ -211,14 +250,23 @@ export function renderSection(results: CommResults): string {
   return [
     '## Communication: time to accuracy, throughput, compression, memory',
     '',
-    `Measured ${results.measuredAt.slice(0, 10)} with \`${results.command}\` on ${m.cpus} x ${m.cpuModel},`,
-    `${m.memoryGiB} GiB memory, Node ${m.node}, ${m.natsServer}, ${versions}. One-minute load`,
-    `average ${fixed(results.loadBefore)} before and ${fixed(results.loadAfter)} after: the machine was shared with`,
-    "other engineers' builds and tests, so absolute numbers are noisy. Comparisons are between",
-    'runs of the same invocation. Raw results: [bench/comm.json](bench/comm.json); logs of every',
-    'process: `runs/bench-comm/`.',
+    `Machine: ${m.cpus} x ${m.cpuModel}, ${m.memoryGiB} GiB memory, Node ${m.node},`,
+    `${String(m.natsServer).replace('nats-server: ', 'nats-server ')}, ${versions}. The machine was`,
+    "shared with other engineers' builds and tests (see the load averages), so absolute numbers",
+    'are noisy; compare rows measured in the same run. Each part below can be rerun alone with',
+    '`npm run bench:comm -- --only PART`. Raw results: [bench/comm.json](bench/comm.json); logs',
+    'of every process: `runs/bench-comm/`.',
     '',
-    ...ttaSection(results),
+    ...ttaSection(
+      results.tta,
+      'Time to 90% held-out top-1 accuracy: workers on the shared CPUs',
+      'bench/comm-accuracy.svg'
+    ),
+    ...ttaSection(
+      results.ttaDevice,
+      'Time to 90% held-out top-1 accuracy: simulated device time',
+      'bench/comm-accuracy-device.svg'
+    ),
     ...throughputSection(results),
     ...compressionSection(results),
     ...memorySection(results),

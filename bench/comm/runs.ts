@@ -14,6 +14,11 @@ export interface Workload {
   /** Ranks that sleep `stepDelayMs` after each local step. */
   readonly slowRanks: readonly number[];
   readonly stepDelayMs: number;
+  /**
+   * Sleep of every other rank after each local step, which stands for compute on a device of
+   * its own; 0 when the workers only compute on this machine's CPUs.
+   */
+  readonly normalStepDelayMs: number;
   /** Rank that exits `leaveAfterS` seconds after its first local step; -1 for none. */
   readonly leaveRank: number;
   readonly leaveAfterS: number;
@@ -83,6 +88,8 @@ export function workerFlags(workload: Workload, rank: number): string[] {
   ];
   if (workload.slowRanks.includes(rank)) {
     flags.push('--step-delay-ms', String(workload.stepDelayMs));
+  } else if (workload.normalStepDelayMs > 0) {
+    flags.push('--step-delay-ms', String(workload.normalStepDelayMs));
   }
   if (rank === workload.leaveRank) flags.push('--leave-after-s', String(workload.leaveAfterS));
   return flags;

@@ -1,28 +1,30 @@
-// Update pipeline throughput: encode, publish through JetStream, consume, decode, reassemble and
-// apply with the aggregation rule. The baseline is raw JetStream publish and consume of messages
-// of the same sizes with no processing, on the same nats-server in the same run.
+// Update pipeline throughput. A publisher process (bench/comm/throughput-publisher.ts, standing
+// for the workers) encodes updates and publishes them through JetStream; this process consumes,
+// decodes, reassembles and applies them with the aggregation rule, as the aggregator does. The
+// baseline is raw JetStream publish and consume of messages of the same sizes with no
+// processing, on the same nats-server in the same run.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { createRule, type AggregationRule } from '@asyncfl/aggregation';
+import { createRule } from '@asyncfl/aggregation';
 import {
   Reassembler,
   decodeEnvelope,
-  encodeUpdate,
   formatUpdateId,
   splitIntoChunks,
-  updateSubject,
-  type ModelSpec,
-  type NamedTensor,
+  type UpdateMessage,
 } from '@asyncfl/protocol';
 import {
   LocalNatsServer,
   UPDATE_STREAM,
   connectNats,
   ensureAggregatorConsumer,
-  msgIdHeaderBytes,
   provisionAssets,
-  publishUpdate,
 } from '@asyncfl/transport';
+import { ROOT } from './processes';
+import { PUBLISHERS, encodeBenchUpdate, modelOf, rawPayloads, tensorsOf } from './throughput-model';
 
 /** Result of one mode at one model size. */
 export interface ThroughputResult {
@@ -38,45 +40,75 @@ export interface ThroughputResult {
   readonly megabytesPerSecond: number;
 }
 
-/** Publishers running at once, like several workers. */
-const PUBLISHERS = 4;
+export { PUBLISHERS };
 
 let runCounter = 0;
 
-function randomValues(count: number, seed: number): Float32Array {
-  const values = new Float32Array(count);
-  let state = seed >>> 0;
-  for (let i = 0; i < count; i++) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    values[i] = (state / 2 ** 32 - 0.5) * 1e-3;
-  }
-  return values;
+interface Fixture {
+  readonly server: LocalNatsServer;
+  readonly nc: NatsConnection;
+  readonly js: JetStreamClient;
 }
 
-/** Returns the spec of a model with a 100-row kernel and a bias, `parameters` in total. */
-function modelOf(parameters: number): ModelSpec {
-  const bias = 100;
-  const rows = 100;
-  const columns = Math.round((parameters - bias) / rows);
-  return [
-    { name: 'dense/kernel', shape: [rows, columns], dtype: 'float32', trainable: true },
-    { name: 'dense/bias', shape: [bias], dtype: 'float32', trainable: true },
-  ];
+/** A started publisher process: resolves `ready`, then publishes after `start()`. */
+function startPublisher(
+  mode: 'pipeline' | 'raw',
+  url: string,
+  job: string,
+  parameters: number,
+  updates: number
+) {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(ROOT, 'bench/comm/throughput-publisher.ts'),
+      mode,
+      url,
+      job,
+      String(parameters),
+      String(updates),
+    ],
+    { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] }
+  );
+  const lines = createInterface({ input: child.stdout! });
+  let markReady!: () => void;
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+  const done = new Promise<{ updateBytes: number; messagesPerUpdate: number }>(
+    (resolve, reject) => {
+      lines.on('line', (line) => {
+        const parsed = JSON.parse(line) as {
+          ready?: boolean;
+          updateBytes?: number;
+          messagesPerUpdate?: number;
+        };
+        if (parsed.ready) markReady();
+        if (parsed.updateBytes !== undefined) {
+          resolve({
+            updateBytes: parsed.updateBytes,
+            messagesPerUpdate: parsed.messagesPerUpdate!,
+          });
+        }
+      });
+      child.once('exit', (code) => {
+        if (code !== 0) reject(new Error(`throughput-publisher.ts exited with code ${code}`));
+      });
+    }
+  );
+  return { ready, done, start: () => child.stdin!.end('go\n') };
 }
 
-function tensorsOf(spec: ModelSpec, seed: number): NamedTensor[] {
-  return spec.map((t, i) => ({
-    name: t.name,
-    shape: t.shape,
-    values: randomValues(
-      t.shape.reduce((a, b) => a * b, 1),
-      seed * 7 + i
-    ),
-  }));
-}
-
-function createBenchRule(spec: ModelSpec, tensors: readonly NamedTensor[]): AggregationRule {
-  return createRule(
+/** Runs one mode: the publisher process sends `updates` updates and this process consumes them. */
+async function runMode(
+  fixture: Fixture,
+  mode: 'pipeline' | 'raw',
+  parameters: number,
+  updates: number
+): Promise<ThroughputResult> {
+  const job = `${mode}${parameters}n${++runCounter}`;
+  const spec = modelOf(parameters);
+  const rule = createRule(
     {
       kind: 'fedasync',
       alpha: 0.6,
@@ -84,70 +116,34 @@ function createBenchRule(spec: ModelSpec, tensors: readonly NamedTensor[]): Aggr
       maxStaleness: 1_000_000,
     },
     spec,
-    new Map(tensors.map((t) => [t.name, t.values]))
+    new Map(tensorsOf(spec, 0).map((t) => [t.name, t.values]))
   );
-}
-
-interface Fixture {
-  readonly server: LocalNatsServer;
-  readonly nc: NatsConnection;
-  readonly js: JetStreamClient;
-  readonly maxPayload: number;
-}
-
-async function openFixture(): Promise<Fixture> {
-  const server = await LocalNatsServer.start();
-  const nc = await connectNats({ servers: [server.url], name: 'bench-throughput' });
-  await provisionAssets(nc);
-  return { server, nc, js: jetstream(nc), maxPayload: nc.info?.max_payload ?? 1024 * 1024 };
-}
-
-async function closeFixture(fixture: Fixture): Promise<void> {
-  await fixture.nc.close();
-  await fixture.server.stop();
-}
-
-/** Runs `count` tasks through `PUBLISHERS` concurrent loops. */
-async function publishConcurrently(count: number, publish: (index: number) => Promise<void>) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: PUBLISHERS }, async () => {
-      while (next < count) await publish(next++);
-    })
-  );
-}
-
-async function consumerFor(fixture: Fixture, job: string) {
+  const reassembler = new Reassembler<number>({ maxUpdateBytes: 512 << 20, maxOpenSets: 4096 });
   const assets = await provisionAssets(fixture.nc);
   const durable = await ensureAggregatorConsumer(assets.jsm, job, {
     ackWaitMs: 60_000,
     maxAckPending: 10_000,
   });
-  const consumer = await fixture.js.consumers.get(UPDATE_STREAM, durable);
-  return consumer.consume({ max_messages: 512 });
-}
-
-/** Encodes, publishes, consumes, decodes and applies `updates` updates. */
-async function runPipeline(
-  fixture: Fixture,
-  parameters: number,
-  updates: number
-): Promise<ThroughputResult> {
-  const job = `pipe${parameters}n${++runCounter}`;
-  const spec = modelOf(parameters);
-  const initial = tensorsOf(spec, 0);
-  const rule = createBenchRule(spec, initial);
-  // A few distinct deltas, so that encoding does real work on each update.
-  const deltas = [1, 2, 3, 4].map((seed) => tensorsOf(spec, seed));
-  const reassembler = new Reassembler<number>({ maxUpdateBytes: 512 << 20, maxOpenSets: 4096 });
-  const messages = await consumerFor(fixture, job);
-  let updateBytes = 0;
-  let messagesPerUpdate = 1;
+  const messages = await (
+    await fixture.js.consumers.get(UPDATE_STREAM, durable)
+  ).consume({ max_messages: 512 });
+  const maxPayload = fixture.nc.info?.max_payload ?? 1024 * 1024;
+  const expectedMessages = updates * rawPayloads(job, parameters, maxPayload).length;
+  const publisher = startPublisher(mode, fixture.server.url, job, parameters, updates);
+  await publisher.ready;
 
   const startedAt = performance.now();
+  publisher.start();
   const consumed = (async () => {
+    let received = 0;
     let applied = 0;
     for await (const msg of messages) {
+      if (mode === 'raw') {
+        msg.ack();
+        received += 1;
+        if (received === expectedMessages) break;
+        continue;
+      }
       const envelope = decodeEnvelope(msg.data);
       msg.ack();
       let update;
@@ -167,7 +163,7 @@ async function runPipeline(
           seq: update.seq,
         }),
         rank: update.rank,
-        baseVersion: Math.min(update.baseVersion, rule.version),
+        baseVersion: rule.version,
         numExamples: update.numExamples,
         tensors: new Map(update.tensors.map((t) => [t.name, t.values])),
       });
@@ -175,34 +171,11 @@ async function runPipeline(
       if (applied === updates) break;
     }
   })();
-  await publishConcurrently(updates, async (index) => {
-    const rank = index % PUBLISHERS;
-    const seq = Math.floor(index / PUBLISHERS) + 1;
-    const bytes = encodeUpdate({
-      job,
-      rank,
-      workerId: `bench-${rank}`,
-      incarnation: 'cafe0001',
-      seq,
-      baseVersion: rule.version,
-      numExamples: 32,
-      localSteps: 1,
-      localLr: 0.1,
-      trainLoss: 1,
-      architectureHash: 'ab'.repeat(32),
-      tensors: deltas[index % deltas.length]!,
-    });
-    updateBytes = bytes.length;
-    const id = formatUpdateId({ job, rank, incarnation: 'cafe0001', seq });
-    const ack = await publishUpdate(fixture.js, updateSubject(job, rank), id, bytes, {
-      maxPayload: fixture.maxPayload,
-    });
-    messagesPerUpdate = ack.messages;
-  });
+  const { updateBytes, messagesPerUpdate } = await publisher.done;
   await consumed;
   const seconds = (performance.now() - startedAt) / 1000;
   return {
-    mode: 'pipeline',
+    mode,
     parameters,
     updates,
     updateBytes,
@@ -213,72 +186,68 @@ async function runPipeline(
   };
 }
 
-/**
- * Publishes and consumes messages of the sizes a `parameters` update produces, split the same
- * way, with no encoding, decoding or applying.
- */
-async function runRaw(
-  fixture: Fixture,
-  parameters: number,
-  updates: number
-): Promise<ThroughputResult> {
-  const job = `raw${parameters}n${++runCounter}`;
-  const spec = modelOf(parameters);
-  const sample = encodeUpdate({
-    job,
-    rank: 0,
-    workerId: 'bench-0',
-    incarnation: 'cafe0001',
-    seq: 1,
-    baseVersion: 0,
-    numExamples: 32,
-    localSteps: 1,
-    localLr: 0.1,
-    trainLoss: 1,
-    architectureHash: 'ab'.repeat(32),
-    tensors: tensorsOf(spec, 1),
-  });
-  const sampleId = formatUpdateId({ job, rank: 0, incarnation: 'cafe0001', seq: 1 });
-  const payloads =
-    sample.length + msgIdHeaderBytes(sampleId) <= fixture.maxPayload
-      ? [sample]
-      : splitIntoChunks(
-          sampleId,
-          sample,
-          fixture.maxPayload - msgIdHeaderBytes(`${sampleId}.99`) - 128
-        );
-  const messagesPerUpdate = payloads.length;
-  const total = updates * messagesPerUpdate;
-  const messages = await consumerFor(fixture, job);
+/** CPU time of each processing stage for one update, in milliseconds (medians). */
+export interface ProcessingCost {
+  readonly parameters: number;
+  readonly encodeMs: number;
+  /** Splitting into chunks and reassembling them, 0 when the update fits one message. */
+  readonly chunkMs: number;
+  readonly decodeMs: number;
+  readonly applyMs: number;
+}
 
-  const startedAt = performance.now();
-  const consumed = (async () => {
-    let received = 0;
-    for await (const msg of messages) {
-      msg.ack();
-      received += 1;
-      if (received === total) break;
-    }
-  })();
-  await publishConcurrently(updates, async (index) => {
-    const rank = index % PUBLISHERS;
-    for (const [part, payload] of payloads.entries()) {
-      await fixture.js.publish(updateSubject(job, rank), payload, {
-        msgID: `${job}.${index}.${part}`,
-      });
-    }
-  });
-  await consumed;
-  const seconds = (performance.now() - startedAt) / 1000;
+function medianMs(repeats: number, operation: () => unknown): number {
+  operation();
+  const times: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const startedAt = performance.now();
+    operation();
+    times.push(performance.now() - startedAt);
+  }
+  return times.sort((a, b) => a - b)[times.length >> 1]!;
+}
+
+/** Times each processing stage of one update in this process, without NATS. */
+export function measureProcessing(parameters: number, maxPayload: number): ProcessingCost {
+  const spec = modelOf(parameters);
+  const tensors = tensorsOf(spec, 1);
+  const rule = createRule(
+    { kind: 'fedasync', alpha: 0.6, staleness: { kind: 'polynomial', a: 0.5 }, maxStaleness: 1e6 },
+    spec,
+    new Map(tensorsOf(spec, 0).map((t) => [t.name, t.values]))
+  );
+  const bytes = encodeBenchUpdate('cost', 0, 1, tensors);
+  const chunked = rawPayloads('cost', parameters, maxPayload).length > 1;
+  let decoded: UpdateMessage | undefined;
+  let seq = 0;
   return {
-    mode: 'raw',
     parameters,
-    updates,
-    updateBytes: sample.length,
-    messagesPerUpdate,
-    seconds,
-    updatesPerSecond: updates / seconds,
-    megabytesPerSecond: (updates * sample.length) / seconds / 1e6,
+    encodeMs: medianMs(15, () => encodeBenchUpdate('cost', 0, 1, tensors)),
+    chunkMs: chunked
+      ? medianMs(15, () => {
+          const reassembler = new Reassembler<number>({
+            maxUpdateBytes: 512 << 20,
+            maxOpenSets: 4,
+          });
+          for (const chunk of splitIntoChunks('cost.0.cafe0001.1', bytes, maxPayload - 256)) {
+            const envelope = decodeEnvelope(chunk);
+            if (envelope.kind === 'chunk') reassembler.add(envelope.chunk, 0, 0);
+          }
+        })
+      : 0,
+    decodeMs: medianMs(15, () => {
+      const envelope = decodeEnvelope(bytes);
+      if (envelope.kind === 'update') decoded = envelope.update;
+    }),
+    applyMs: medianMs(15, () =>
+      rule.submit({
+        id: `cost.0.cafe0001.${++seq}`,
+        rank: 0,
+        baseVersion: rule.version,
+        numExamples: 32,
+        tensors: new Map(decoded!.tensors.map((t) => [t.name, t.values])),
+      })
+    ),
   };
 }
 
@@ -289,27 +258,32 @@ export const THROUGHPUT_CASES = [
 ] as const;
 
 /**
- * Measures both modes at each size, alternating raw and pipeline `repeats` times on one server,
- * and returns every measurement.
+ * Measures both modes at each size `repeats` times on one server, in the order raw, pipeline,
+ * pipeline, raw and so on, so that a drift in the machine's load affects both alike.
  */
 export async function measureThroughput(
   cases: readonly { parameters: number; updates: number }[] = THROUGHPUT_CASES,
   repeats = 3
 ): Promise<ThroughputResult[]> {
-  const fixture = await openFixture();
+  const server = await LocalNatsServer.start();
+  const nc = await connectNats({ servers: [server.url], name: 'bench-throughput' });
+  const fixture: Fixture = { server, nc, js: jetstream(nc) };
   const results: ThroughputResult[] = [];
   try {
+    await provisionAssets(nc);
     for (const { parameters, updates } of cases) {
       // Warm-up of both paths, not recorded.
-      await runRaw(fixture, parameters, Math.max(4, updates / 10));
-      await runPipeline(fixture, parameters, Math.max(4, updates / 10));
+      const warmUp = Math.max(4, Math.round(updates / 10));
+      await runMode(fixture, 'raw', parameters, warmUp);
+      await runMode(fixture, 'pipeline', parameters, warmUp);
       for (let i = 0; i < repeats; i++) {
-        results.push(await runRaw(fixture, parameters, updates));
-        results.push(await runPipeline(fixture, parameters, updates));
+        const order = i % 2 === 0 ? (['raw', 'pipeline'] as const) : (['pipeline', 'raw'] as const);
+        for (const mode of order) results.push(await runMode(fixture, mode, parameters, updates));
       }
     }
   } finally {
-    await closeFixture(fixture);
+    await nc.close();
+    await server.stop();
   }
   return results;
 }
