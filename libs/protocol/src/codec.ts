@@ -46,6 +46,11 @@ export interface UpdateMessage {
   readonly trainLoss: number;
   readonly architectureHash: string;
   readonly tensors: readonly NamedTensor[];
+  /**
+   * Example-level privacy that a DP-SGD worker had spent after training this update; absent for
+   * workers without differential privacy.
+   */
+  readonly privacy?: { readonly epsilon: number; readonly delta: number };
 }
 
 /** A decoded chunk of an update that was split to fit the server's payload limit. */
@@ -338,6 +343,8 @@ export function encodeUpdate(
       trainLoss: update.trainLoss,
       architectureHash: update.architectureHash,
       tensors: update.tensors.map((t) => encodeTensor(t, optionsOf(t))),
+      dpEpsilon: update.privacy?.epsilon ?? 0,
+      dpDelta: update.privacy?.delta ?? 0,
     },
   });
   return pb.Envelope.encode(message).finish();
@@ -375,6 +382,10 @@ function decodeUpdate(update: asyncfl.v1.IUpdate): UpdateMessage {
     trainLoss: update.trainLoss ?? 0,
     architectureHash: update.architectureHash ?? '',
     tensors: (update.tensors ?? []).map(decodeTensor),
+    // A delta of 0 marks a worker without differential privacy.
+    ...((update.dpDelta ?? 0) > 0
+      ? { privacy: { epsilon: update.dpEpsilon ?? 0, delta: update.dpDelta ?? 0 } }
+      : {}),
   };
 }
 

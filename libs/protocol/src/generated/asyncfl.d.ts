@@ -182,6 +182,12 @@ export namespace asyncfl {
       /** Update architectureHash. */
       architectureHash: string;
 
+      /** Update dpEpsilon. */
+      dpEpsilon: number;
+
+      /** Update dpDelta. */
+      dpDelta: number;
+
       /**
        * Creates a new Update instance using the specified properties.
        * @param [properties] Properties to set
@@ -265,6 +271,12 @@ export namespace asyncfl {
 
         /** Update architectureHash */
         architectureHash?: string | null;
+
+        /** Update dpEpsilon */
+        dpEpsilon?: number | null;
+
+        /** Update dpDelta */
+        dpDelta?: number | null;
 
         /** Unknown fields preserved while decoding when enabled */
         $unknowns?: Uint8Array[];

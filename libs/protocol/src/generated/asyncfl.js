@@ -326,6 +326,8 @@ export const asyncfl = ($root.asyncfl = (() => {
        * @property {number|null} [trainLoss] Update trainLoss
        * @property {Array.<asyncfl.v1.Tensor.$Properties>|null} [tensors] Update tensors
        * @property {string|null} [architectureHash] Update architectureHash
+       * @property {number|null} [dpEpsilon] Update dpEpsilon
+       * @property {number|null} [dpDelta] Update dpDelta
        * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
        */
 
@@ -463,6 +465,22 @@ export const asyncfl = ($root.asyncfl = (() => {
       Update.prototype.architectureHash = '';
 
       /**
+       * Update dpEpsilon.
+       * @member {number} dpEpsilon
+       * @memberof asyncfl.v1.Update
+       * @instance
+       */
+      Update.prototype.dpEpsilon = 0;
+
+      /**
+       * Update dpDelta.
+       * @member {number} dpDelta
+       * @memberof asyncfl.v1.Update
+       * @instance
+       */
+      Update.prototype.dpDelta = 0;
+
+      /**
        * Creates a new Update instance using the specified properties.
        * @function create
        * @memberof asyncfl.v1.Update
@@ -576,6 +594,18 @@ export const asyncfl = ($root.asyncfl = (() => {
           message.architectureHash !== ''
         )
           writer.uint32(/* id 13, wireType 2 =*/ 106).string(message.architectureHash);
+        if (
+          message.dpEpsilon != null &&
+          $Object.hasOwnProperty.call(message, 'dpEpsilon') &&
+          !$Object.is(message.dpEpsilon, 0)
+        )
+          writer.uint32(/* id 14, wireType 1 =*/ 113).double(message.dpEpsilon);
+        if (
+          message.dpDelta != null &&
+          $Object.hasOwnProperty.call(message, 'dpDelta') &&
+          !$Object.is(message.dpDelta, 0)
+        )
+          writer.uint32(/* id 15, wireType 1 =*/ 121).double(message.dpDelta);
         if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
           for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
         return writer;
@@ -707,6 +737,18 @@ export const asyncfl = ($root.asyncfl = (() => {
               if (wireType !== 2) break;
               if ((value = reader.stringVerify()).length) message.architectureHash = value;
               else delete message.architectureHash;
+              continue;
+            }
+            case 14: {
+              if (wireType !== 1) break;
+              if (!$Object.is((value = reader.double()), 0)) message.dpEpsilon = value;
+              else delete message.dpEpsilon;
+              continue;
+            }
+            case 15: {
+              if (wireType !== 1) break;
+              if (!$Object.is((value = reader.double()), 0)) message.dpDelta = value;
+              else delete message.dpDelta;
               continue;
             }
           }
