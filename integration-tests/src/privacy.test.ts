@@ -12,6 +12,7 @@ interface PrivacyReport {
   versions: number;
   updatesApplied: number;
   privacy: { epsilon: number; delta: number; releases: number; epsilonBudget: number } | null;
+  workerPrivacy: Record<string, { epsilon: number; delta: number }>;
 }
 
 /** Epsilon of `releases` unsampled Gaussian releases, as the aggregator accounts them. */
@@ -64,8 +65,9 @@ describe('differential privacy', () => {
       ...['--dp-delta', '1e-4', '--dp-epsilon-budget', '0.62'],
     ];
     const workers = [startService('worker', workerArgs(0)), startService('worker', workerArgs(1))];
+    const spentByRank = new Map<string, number>();
     try {
-      for (const worker of workers) {
+      for (const [rank, worker] of workers.entries()) {
         assert.equal(await worker.exited, 0, worker.output.slice(-3000));
         const lines = worker.logLines();
         const stopped = lines.find((l) => l.msg === 'worker stopped');
@@ -77,6 +79,7 @@ describe('differential privacy', () => {
         const epsilon = reached['epsilon'] as number;
         const steps = reached['dpSteps'] as number;
         assert.ok(epsilon > 0.5 && epsilon <= 0.62, `epsilon ${epsilon}`);
+        spentByRank.set(String(rank), epsilon);
         assert.ok(steps > 20, `only ${steps} DP-SGD steps`);
         // The accountant's record: one more step would have crossed the budget.
         const next = new RdpAccountant();
@@ -97,6 +100,13 @@ describe('differential privacy', () => {
       assert.ok(run.privacy !== null);
       assert.equal(run.privacy.releases, run.versions);
       assert.equal(run.privacy.epsilon, userEpsilon(5, run.versions, 0.01));
+      // Each update carries the worker's epsilon after it, so the newest is at most the total.
+      for (const [rank, spent] of spentByRank) {
+        const reported = run.workerPrivacy[rank];
+        assert.ok(reported !== undefined, `rank ${rank}: ${JSON.stringify(run.workerPrivacy)}`);
+        assert.equal(reported.delta, 1e-4);
+        assert.ok(reported.epsilon > 0.5 && reported.epsilon <= spent, `rank ${rank}`);
+      }
     } finally {
       aggregator.kill();
       for (const worker of workers) worker.kill();

@@ -59,7 +59,7 @@ import {
 } from '@asyncfl/transport';
 import { MessageLedger } from './ledger';
 import { ALL_REJECT_REASONS } from './reasons';
-import { UserPrivacyAccountant } from './privacy';
+import { UserPrivacyAccountant, type WorkerPrivacyStatus } from './privacy';
 import { buildReport, writeReport, type RunReport } from './report';
 import type {
   AggregatorObserver,
@@ -149,6 +149,8 @@ export class Aggregator {
   private timeToTarget: number | null = null;
   /** Accountant of user-level DP; undefined without `privacy.enabled`. */
   private readonly privacy: UserPrivacyAccountant | undefined;
+  /** Example-level (epsilon, delta) of each DP-SGD rank, from its newest admitted update. */
+  private readonly workerPrivacy: Record<string, WorkerPrivacyStatus> = {};
 
   private stopReason: StopReason | null = null;
   private finalWrittenAt = 0;
@@ -394,6 +396,7 @@ export class Aggregator {
       stopReason: this.stopReason,
       lastTickAt: this.lastTickAt,
       privacy: this.privacy?.statusAt(this.rule?.version ?? 0) ?? null,
+      workerPrivacy: { ...this.workerPrivacy },
     };
   }
 
@@ -606,6 +609,7 @@ export class Aggregator {
     if (!admission.ok) return rejectUpdate(admission.reason, admission.detail);
 
     this.seenIds.add(id);
+    if (update.privacy !== undefined) this.workerPrivacy[update.rank] = { ...update.privacy };
     this.pendingSeqs.set(id, { seqs, rank: update.rank, staleness: admission.staleness });
     const submitStartedAt = performance.now();
     const result = this.rule.submit(input);
@@ -908,6 +912,7 @@ export class Aggregator {
       timeToTargetS: this.timeToTarget,
       targetAccuracy: this.config.stop.targetAccuracy,
       privacy: this.privacy?.statusAt(this.rule.version) ?? null,
+      workerPrivacy: this.workerPrivacy,
     });
     if (this.config.output.exportDir) {
       setWeights(this.model, this.rule.weights);

@@ -29,6 +29,7 @@ function statusOf(overrides: Partial<AggregatorStatus> = {}): AggregatorStatus {
     stopReason: null,
     lastTickAt: Date.now(),
     privacy: null,
+    workerPrivacy: {},
     ...overrides,
   };
 }

@@ -250,6 +250,18 @@ export class AggregatorMetrics implements AggregatorObserver {
       },
     });
     new Gauge({
+      name: 'asyncfl_worker_privacy_epsilon',
+      help: "Example-level epsilon that a DP-SGD rank reported with its newest update, at that rank's delta",
+      labelNames: ['rank'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [rank, spent] of Object.entries(read()?.workerPrivacy ?? {})) {
+          this.set({ rank }, spent.epsilon);
+        }
+      },
+    });
+    new Gauge({
       name: 'asyncfl_privacy_delta',
       help: 'User-level delta of asyncfl_privacy_epsilon; NaN without user-level DP',
       registers,

@@ -13,6 +13,12 @@ export interface UserPrivacyStatus {
   readonly epsilonBudget: number;
 }
 
+/** Example-level privacy that a DP-SGD worker reported with its newest update. */
+export interface WorkerPrivacyStatus {
+  readonly epsilon: number;
+  readonly delta: number;
+}
+
 /**
  * Accountant of the aggregator's user-level DP. Every FedBuff flush adds Gaussian noise of
  * standard deviation sigma * C to a sum in which each rank has L2 norm at most C, which is a

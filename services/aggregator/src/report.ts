@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { EvaluationMetrics } from '@asyncfl/protocol';
-import type { UserPrivacyStatus } from './privacy';
+import type { UserPrivacyStatus, WorkerPrivacyStatus } from './privacy';
 
 /** The JSON report written at the end of a run. */
 export interface RunReport {
@@ -22,6 +22,8 @@ export interface RunReport {
   readonly history: readonly EvaluationMetrics[];
   /** User-level privacy spent by the noisy flushes; null without user-level DP. */
   readonly privacy: UserPrivacyStatus | null;
+  /** Example-level privacy of each DP-SGD rank, from its newest update seen in this run. */
+  readonly workerPrivacy: Readonly<Record<string, WorkerPrivacyStatus>>;
 }
 
 /** Inputs of a report, gathered by the aggregator. */
@@ -41,6 +43,7 @@ export interface ReportInputs {
   readonly timeToTargetS: number | null;
   readonly targetAccuracy: number;
   readonly privacy: UserPrivacyStatus | null;
+  readonly workerPrivacy: Readonly<Record<string, WorkerPrivacyStatus>>;
 }
 
 /** Builds the run report. */
@@ -63,6 +66,7 @@ export function buildReport(inputs: ReportInputs): RunReport {
     appliedByRank: { ...inputs.appliedByRank },
     history: inputs.history,
     privacy: inputs.privacy,
+    workerPrivacy: { ...inputs.workerPrivacy },
   };
 }
 

@@ -2,7 +2,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import type { EvaluationMetrics } from '@asyncfl/protocol';
 import type { JetStreamAssets } from '@asyncfl/transport';
 import type { StopReason } from './aggregator';
-import type { UserPrivacyStatus } from './privacy';
+import type { UserPrivacyStatus, WorkerPrivacyStatus } from './privacy';
 
 /**
  * Lifecycle of an aggregator: `starting` until the consumer runs, `running` while updates
@@ -39,6 +39,11 @@ export interface AggregatorStatus {
   readonly lastTickAt: number;
   /** User-level privacy spent so far; null without `privacy.enabled`. */
   readonly privacy: UserPrivacyStatus | null;
+  /**
+   * Example-level privacy of each DP-SGD rank by rank, from its newest update admitted by this
+   * process; empty when no worker trains with DP.
+   */
+  readonly workerPrivacy: Readonly<Record<string, WorkerPrivacyStatus>>;
 }
 
 /** The NATS handles that health checks probe; absent until the aggregator has connected. */

@@ -467,6 +467,7 @@ export class Worker {
         trainLoss: loss,
         architectureHash: this.archHash,
         tensors: compressed.tensors,
+        ...(this.privacy === undefined ? {} : { privacy: this.privacy.spent() }),
       },
       compressed.optionsOf
     );
