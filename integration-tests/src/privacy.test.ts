@@ -78,7 +78,8 @@ describe('differential privacy', () => {
         assert.ok(reached, worker.output.slice(-3000));
         const epsilon = reached['epsilon'] as number;
         const steps = reached['dpSteps'] as number;
-        assert.ok(epsilon > 0.5 && epsilon <= 0.62, `epsilon ${epsilon}`);
+        assert.ok(epsilon > 0.5, `epsilon ${epsilon}`);
+        assert.ok(epsilon <= 0.62, `epsilon ${epsilon}`);
         spentByRank.set(String(rank), epsilon);
         assert.ok(steps > 20, `only ${steps} DP-SGD steps`);
         // The accountant's record: one more step would have crossed the budget.
@@ -105,7 +106,8 @@ describe('differential privacy', () => {
         const reported = run.workerPrivacy[rank];
         assert.ok(reported !== undefined, `rank ${rank}: ${JSON.stringify(run.workerPrivacy)}`);
         assert.equal(reported.delta, 1e-4);
-        assert.ok(reported.epsilon > 0.5 && reported.epsilon <= spent, `rank ${rank}`);
+        assert.ok(reported.epsilon > 0.5, `rank ${rank}: epsilon ${reported.epsilon}`);
+        assert.ok(reported.epsilon <= spent, `rank ${rank}: ${reported.epsilon} > ${spent}`);
       }
     } finally {
       aggregator.kill();

