@@ -2,7 +2,7 @@
 // with slow and departing workers, pipeline throughput against raw JetStream, bytes and accuracy
 // per update compression, and aggregator memory per worker.
 //
-//   npm run bench:comm -- [--quick] [--seeds N] [--no-write]
+//   npm run bench:comm -- [--quick] [--seeds N] [--no-write] [--render]
 //                         [--only tta,tta-device,compression,throughput,memory]
 //
 // Writes docs/bench/comm.json, the accuracy charts docs/bench/comm-accuracy*.svg and the
@@ -38,6 +38,7 @@ const { values } = parseArgs({
     seeds: { type: 'string' },
     only: { type: 'string' },
     'no-write': { type: 'boolean', default: false },
+    render: { type: 'boolean', default: false },
     'log-dir': { type: 'string', default: 'runs/bench-comm' },
   },
   strict: true,
@@ -45,7 +46,11 @@ const { values } = parseArgs({
 
 const quick = values.quick!;
 const seedCount = Number(values.seeds ?? (quick ? 1 : 3));
-const parts = new Set<Part>(values.only ? (values.only.split(',') as Part[]) : [...PARTS]);
+// --render measures nothing and renders the docs again from docs/bench/comm.json.
+let requested: Part[] = [...PARTS];
+if (values.only) requested = values.only.split(',') as Part[];
+if (values.render) requested = [];
+const parts = new Set<Part>(requested);
 for (const part of parts) {
   if (!PARTS.includes(part)) {
     console.error(`--only: unknown part '${part}'; expected some of ${PARTS.join(', ')}`);
@@ -167,7 +172,8 @@ function ttaSettings(measuredStepMs: number, normalStepDelayMs: number): TtaSett
     leaveRank: 5,
     leaveAfterS: 2,
     target: 0.9,
-    stopAfterS: normalStepDelayMs > 0 ? 120 : quick ? 40 : 60,
+    // Device time makes every run slower, the baseline most.
+    stopAfterS: normalStepDelayMs > 0 ? 120 : 60,
     // One snapshot per world's worth of updates under both rules.
     fedasyncArgs: ['--snapshot-every', String(world)],
     fedbuffArgs: ['--snapshot-every', '1'],

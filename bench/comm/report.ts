@@ -45,7 +45,12 @@ function describeWorkload(settings: TtaSettings): string {
   ].join(' ');
 }
 
-function ttaSection(tta: CommResults['tta'], title: string, chart: string): string[] {
+function ttaSection(
+  tta: CommResults['tta'],
+  title: string,
+  chart: string,
+  describeSystems: boolean
+): string[] {
   if (!tta) return [];
   const { settings, runs } = tta;
   const systems = [...new Set(runs.map((r) => r.system))];
@@ -89,21 +94,27 @@ function ttaSection(tta: CommResults['tta'], title: string, chart: string): stri
     '',
     describeWorkload(settings),
     '',
-    '- **FedAsync** and **FedBuff** run as the real aggregator and worker processes over',
-    '  JetStream, with their defaults (FedAsync alpha 0.6 with polynomial staleness a = 0.5;',
-    '  FedBuff K = 8, server learning rate 1, SGD) except the snapshot cadence:',
-    `  \`${settings.fedasyncArgs.join(' ')}\` for FedAsync and \`${settings.fedbuffArgs.join(' ')}\` for`,
-    '  FedBuff, one snapshot per eight updates under both.',
-    '- **sync-fedavg** is `bench/sync-fedavg.ts`: a coordinator and 8 worker processes over core',
-    '  NATS (no persistence) with the same model, shards, seeds and delays. Each round it sends the',
-    '  weights to every worker and waits for all live workers, but closes the round once the',
-    '  missing ones are later than 2x the median answer time of those that answered; late answers',
-    '  are discarded. A worker that leaves says so, and the coordinator stops waiting for it.',
-    '- The clock starts at the first update on the wire, and the time is that of the first',
-    '  evaluation at or above the target (every 4 versions under FedAsync, every version under',
-    '  FedBuff, every round in the baseline, on the 2,000 held-out digits). The asynchronous',
-    '  clock can start while other workers are still starting; the baseline starts its first',
-    '  round only when all 8 have said hello.',
+    ...(describeSystems
+      ? [
+          '- **FedAsync** and **FedBuff** run as the real aggregator and worker processes over',
+          '  JetStream, with their defaults (FedAsync alpha 0.6 with polynomial staleness a = 0.5;',
+          '  FedBuff K = 8, server learning rate 1, SGD) except the snapshot cadence:',
+          `  \`${settings.fedasyncArgs.join(' ')}\` for FedAsync and \`${settings.fedbuffArgs.join(' ')}\` for`,
+          '  FedBuff, one snapshot per eight updates under both.',
+          '- **sync-fedavg** is `bench/sync-fedavg.ts`: a coordinator and 8 worker processes over',
+          '  core NATS (no persistence) with the same model, shards, seeds and delays. Each round it',
+          '  sends the weights to every worker and waits for all live workers, but closes the round',
+          '  once the missing ones are later than 2x the median answer time of those that answered.',
+          '  Late answers are discarded. A worker that leaves says so, and the coordinator stops',
+          '  waiting for it. The baseline evaluates after every round, as the system it stands for',
+          '  did, and its workers wait meanwhile.',
+          '- The clock starts at the first update on the wire, and the time is that of the first',
+          '  evaluation at or above the target (every 4 versions under FedAsync, every version under',
+          '  FedBuff, every round in the baseline, on the 2,000 held-out digits). The asynchronous',
+          '  clock can start while other workers are still starting; the baseline starts its first',
+          '  round only when all 8 have said hello.',
+        ]
+      : ['Systems, settings and clock as in the previous scenario.']),
     '',
     `| system | ${seeds.map((s) => `seed ${s} (s)`).join(' | ')} | median (s) | speed-up over sync-fedavg |`,
     `| --- | ${seeds.map(() => '---:').join(' | ')} | ---: | ---: |`,
@@ -134,7 +145,7 @@ function compressionSection(results: CommResults): string[] {
     '',
     describeRun(compression.measured),
     '',
-    `FedAsync with the workload above (seed 1), each run stopped ${compression.equalWallS} s after its`,
+    `FedAsync with the workload on the shared CPUs above (seed 1), each run stopped ${compression.equalWallS} s after its`,
     'first update. Bytes are the mean payload of the update messages on the wire (headers not',
     'counted). Non-trainable tensors always travel as float32; the MLP has none. On one machine',
     'the network costs almost nothing, so equal wall time mostly shows what each encoding costs',
@@ -151,6 +162,18 @@ function throughputSection(results: CommResults): string[] {
   const throughput = results.throughput;
   if (!throughput) return [];
   const sizes = [...new Set(throughput.results.map((r) => r.parameters))];
+  const rawRateOf = (parameters: number) =>
+    median(
+      throughput.results
+        .filter((r) => r.parameters === parameters && r.mode === 'raw')
+        .map((r) => r.updatesPerSecond)
+    );
+  // The consumer handles one message at a time, so its processing adds to the transport time.
+  const bounds = (throughput.processing ?? []).map((p) => {
+    const consumerMs = (p.reassembleMs ?? 0) + p.decodeMs + p.applyMs;
+    const rawMs = 1000 / rawRateOf(p.parameters);
+    return `${p.parameters.toLocaleString('en-US')} parameters: ${fixed(consumerMs)} ms of consumer processing on top of ${fixed(rawMs)} ms of raw transport per update, a ratio of at most ${fixed(rawMs / (rawMs + consumerMs), 2)} unless the two overlap`;
+  });
   const rows = sizes.map((parameters) => {
     const of = (mode: 'raw' | 'pipeline') =>
       throughput.results.filter((r) => r.parameters === parameters && r.mode === mode);
@@ -184,15 +207,22 @@ function throughputSection(results: CommResults): string[] {
     ...rows,
     '',
     'CPU time per update of each stage, timed in the benchmark process without NATS (medians of',
-    '15): encoding runs in the publisher, the rest in the consumer.',
+    '15). Encoding and splitting run in the publisher, the rest in the consumer.',
     '',
-    '| parameters | encode (ms) | split and reassemble (ms) | decode (ms) | apply (ms) |',
-    '| ---: | ---: | ---: | ---: | ---: |',
+    '| parameters | encode (ms) | split (ms) | reassemble (ms) | decode (ms) | apply (ms) |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: |',
     ...(throughput.processing ?? []).map(
       (p) =>
-        `| ${p.parameters.toLocaleString('en-US')} | ${fixed(p.encodeMs, 2)} | ${fixed(p.chunkMs, 2)} | ${fixed(p.decodeMs, 2)} | ${fixed(p.applyMs, 2)} |`
+        `| ${p.parameters.toLocaleString('en-US')} | ${fixed(p.encodeMs, 2)} | ${fixed(p.splitMs ?? Number.NaN, 2)} | ${fixed(p.reassembleMs ?? Number.NaN, 2)} | ${fixed(p.decodeMs, 2)} | ${fixed(p.applyMs, 2)} |`
     ),
     '',
+    ...(bounds.length > 0
+      ? [
+          `Expected from these times: ${bounds.join('; ')}. Applying the update with the`,
+          'aggregation rule is the largest stage at 1M parameters.',
+          '',
+        ]
+      : []),
   ];
 }
 
@@ -260,12 +290,14 @@ export function renderSection(results: CommResults): string {
     ...ttaSection(
       results.tta,
       'Time to 90% held-out top-1 accuracy: workers on the shared CPUs',
-      'bench/comm-accuracy.svg'
+      'bench/comm-accuracy.svg',
+      true
     ),
     ...ttaSection(
       results.ttaDevice,
       'Time to 90% held-out top-1 accuracy: simulated device time',
-      'bench/comm-accuracy-device.svg'
+      'bench/comm-accuracy-device.svg',
+      !results.tta
     ),
     ...throughputSection(results),
     ...compressionSection(results),

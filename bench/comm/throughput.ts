@@ -1,5 +1,5 @@
-// Update pipeline throughput. A publisher process (bench/comm/throughput-publisher.ts, standing
-// for the workers) encodes updates and publishes them through JetStream; this process consumes,
+// Update pipeline throughput. A publisher process (bench/comm/throughput-publisher.ts) stands for
+// the workers: it encodes updates and publishes them through JetStream. This process consumes,
 // decodes, reassembles and applies them with the aggregation rule, as the aggregator does. The
 // baseline is raw JetStream publish and consume of messages of the same sizes with no
 // processing, on the same nats-server in the same run.
@@ -50,7 +50,7 @@ interface Fixture {
   readonly js: JetStreamClient;
 }
 
-/** A started publisher process: resolves `ready`, then publishes after `start()`. */
+/** Starts a publisher process, which resolves `ready` and then publishes after `start()`. */
 function startPublisher(
   mode: 'pipeline' | 'raw',
   url: string,
@@ -190,8 +190,9 @@ async function runMode(
 export interface ProcessingCost {
   readonly parameters: number;
   readonly encodeMs: number;
-  /** Splitting into chunks and reassembling them, 0 when the update fits one message. */
-  readonly chunkMs: number;
+  /** Splitting into chunks (publisher) and reassembling them (consumer); 0 for one message. */
+  readonly splitMs: number;
+  readonly reassembleMs: number;
   readonly decodeMs: number;
   readonly applyMs: number;
 }
@@ -218,18 +219,21 @@ export function measureProcessing(parameters: number, maxPayload: number): Proce
   );
   const bytes = encodeBenchUpdate('cost', 0, 1, tensors);
   const chunked = rawPayloads('cost', parameters, maxPayload).length > 1;
+  const split = () => splitIntoChunks('cost.0.cafe0001.1', bytes, maxPayload - 256);
+  const chunks = split();
   let decoded: UpdateMessage | undefined;
   let seq = 0;
   return {
     parameters,
     encodeMs: medianMs(15, () => encodeBenchUpdate('cost', 0, 1, tensors)),
-    chunkMs: chunked
+    splitMs: chunked ? medianMs(15, split) : 0,
+    reassembleMs: chunked
       ? medianMs(15, () => {
           const reassembler = new Reassembler<number>({
             maxUpdateBytes: 512 << 20,
             maxOpenSets: 4,
           });
-          for (const chunk of splitIntoChunks('cost.0.cafe0001.1', bytes, maxPayload - 256)) {
+          for (const chunk of chunks) {
             const envelope = decodeEnvelope(chunk);
             if (envelope.kind === 'chunk') reassembler.add(envelope.chunk, 0, 0);
           }
