@@ -29,8 +29,19 @@ export async function readStreamUpdates(
   updates: Map<string, UpdateMessage>;
   ids: Set<string>;
 }> {
-  const js = jetstream(nc);
-  const consumer = await js.consumers.get(UPDATE_STREAM, { filter_subjects: jobUpdateFilter(job) });
+  // A cluster that just lost a node may still be electing leaders, so allow long API waits
+  // and a few attempts to create the reading consumer.
+  const js = jetstream(nc, { timeout: 15_000 });
+  const consumer = await (async () => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await js.consumers.get(UPDATE_STREAM, { filter_subjects: jobUpdateFilter(job) });
+      } catch (err) {
+        if (attempt >= 5) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 2_000));
+      }
+    }
+  })();
   const updates = new Map<string, UpdateMessage>();
   const ids = new Set<string>();
   const reassembler = new Reassembler<number>({ maxUpdateBytes: 1 << 30, maxOpenSets: 1 << 16 });

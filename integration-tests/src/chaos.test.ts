@@ -294,6 +294,8 @@ describe('chaos', () => {
     const victim = run.workers[1]!;
     victim.kill('SIGKILL');
     await victim.exited;
+    // The dead worker's claim stays live until its heartbeat is older than --claim-expire-ms.
+    await sleep(3_500);
     const firstIncarnation = victim.logLines().find((l) => l.msg === 'rank claimed')?.incarnation;
     const replacement = startWorker(
       ['--nats', server.url, '--job', run.job, '--replicas', '1'],
