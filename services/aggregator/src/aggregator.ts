@@ -43,6 +43,7 @@ import { hostname } from 'node:os';
 import {
   ManifestConflictError,
   UPDATE_STREAM,
+  aggregatorDurableName,
   AGGREGATOR_IDENTITY,
   connectNats,
   ensureAggregatorConsumer,
@@ -736,12 +737,26 @@ export class Aggregator {
 
   private async endDrain(): Promise<void> {
     const now = Date.now();
-    if (now - this.lastMessageAt < DRAIN_QUIET_MS && now - this.finalWrittenAt < MAX_DRAIN_MS) {
+    const withinLimit = now - this.finalWrittenAt < MAX_DRAIN_MS;
+    if (withinLimit && (now - this.lastMessageAt < DRAIN_QUIET_MS || (await this.undelivered()))) {
       setTimeout(() => void this.enqueue(() => this.endDrain()), DRAIN_QUIET_MS).unref();
       return;
     }
     if (this.ledger.hasNews) await this.writeSnapshot(true);
     this.messages?.stop();
+  }
+
+  /**
+   * Returns true while the server holds messages of this job that this aggregator has not
+   * handled: not yet delivered, or delivered and still on their way. Stopping then would
+   * leave them unrecorded until their ack wait expires.
+   */
+  private async undelivered(): Promise<boolean> {
+    const info = await this.assets.jsm.consumers
+      .info(UPDATE_STREAM, aggregatorDurableName(this.config.job))
+      .catch(() => null);
+    if (info === null) return false;
+    return info.num_pending > 0 || info.delivered.stream_seq > this.consumedSeq;
   }
 
   private async writeSnapshot(final: boolean): Promise<void> {
