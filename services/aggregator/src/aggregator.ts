@@ -735,6 +735,9 @@ export class Aggregator {
     setTimeout(() => void this.enqueue(() => this.endDrain()), FINAL_DRAIN_MS).unref();
   }
 
+  // NOTE: a message the server delivers between the last check and the consumer's stop is
+  // neither handled nor acknowledged; it is redelivered after the ack wait to the next
+  // aggregator of the job, and stays unrecorded if the job is over.
   private async endDrain(): Promise<void> {
     const now = Date.now();
     const withinLimit = now - this.finalWrittenAt < MAX_DRAIN_MS;
