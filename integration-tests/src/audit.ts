@@ -21,7 +21,7 @@ import { UPDATE_STREAM, getSnapshot } from '@asyncfl/transport';
 import { ruleConfigOf } from '../../services/aggregator/src/aggregator';
 import { recordedIds } from './harness';
 
-/** Every whole update in a job's stream, by id, reassembled from chunks where needed. */
+/** Reads every whole update in a job's stream by id, reassembling chunks where needed. */
 export async function readStreamUpdates(
   nc: NatsConnection,
   job: string

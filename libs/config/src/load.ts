@@ -6,7 +6,7 @@ import { checkUserPrivacy, checkWorkerPrivacy } from './privacy';
 import { aggregatorSchema, workerSchema } from './schemas';
 import type { AggregatorConfig, NatsConfig, WorkerConfig } from './types';
 
-/** Where configuration comes from; defaults to this process's arguments and environment. */
+/** Sources of configuration, by default this process's arguments and environment. */
 export interface ConfigSources {
   /** Command-line arguments without the node and script paths. */
   readonly args?: readonly string[];

@@ -20,7 +20,7 @@ export interface RejectedUpdate {
   readonly detail: string;
 }
 
-/** Which stream messages a snapshot accounts for; a restarted aggregator skips these. */
+/** Stream messages a snapshot accounts for, which a restarted aggregator skips. */
 export interface ManifestCoverage {
   /** The consumer's acknowledgement floor when the snapshot was written. */
   readonly ackFloor: number;

@@ -17,7 +17,7 @@ import { Objm, type ObjectStore } from '@nats-io/obj';
 import { ALL_UPDATES_FILTER, assertJobName, jobUpdateFilter } from '@asyncfl/protocol';
 import { ProvisionError } from './errors';
 
-/** Name of the stream that holds every job's updates. */
+/** Name of the stream that contains every job's updates. */
 export const UPDATE_STREAM = 'FL_UPDATES';
 /** KV bucket holding each job's newest manifest at `<job>.latest`. */
 export const MODEL_BUCKET = 'fl-model';

@@ -20,7 +20,7 @@ export interface PublishUpdateOptions {
   readonly identity?: string;
 }
 
-/** What a retry is about to do and why. */
+/** Details of a retry that is about to happen, and its cause. */
 export interface PublishRetryEvent {
   readonly subject: string;
   readonly msgId: string;

@@ -736,7 +736,7 @@ export class Aggregator {
   }
 
   // NOTE: a message the server delivers between the last check and the consumer's stop is
-  // neither handled nor acknowledged; it is redelivered after the ack wait to the next
+  // neither handled nor acknowledged. It is redelivered after the ack wait to the next
   // aggregator of the job, and stays unrecorded if the job is over.
   private async endDrain(): Promise<void> {
     const now = Date.now();
@@ -750,7 +750,7 @@ export class Aggregator {
   }
 
   /**
-   * Returns true while the server holds messages of this job that this aggregator has not
+   * Returns true while the server still has messages of this job that this aggregator has not
    * handled: not yet delivered, or delivered and still on their way. Stopping then would
    * leave them unrecorded until their ack wait expires.
    */
@@ -846,8 +846,8 @@ export class Aggregator {
   }
 
   /**
-   * Runs a NATS operation until it succeeds, waiting longer after each failure. It holds the
-   * serial queue meanwhile, so no message is handled while the store is unreachable.
+   * Runs a NATS operation until it succeeds, waiting longer after each failure. It keeps the
+   * serial queue busy meanwhile, so no message is handled while the store is unreachable.
    */
   private async retrying<T>(what: string, operation: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {

@@ -80,7 +80,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * One rank: trains on its shard from the newest snapshot and publishes each update, until
- * the manifest says `final` or it is stopped.
+ * the manifest is marked `final` or it is stopped.
  */
 export class Worker {
   private nc!: NatsConnection;
