@@ -107,6 +107,18 @@ test('aggregator rejects ack wait shorter than the snapshot interval', () => {
   assert.match(problems[0]!, /must exceed 'snapshot.intervalMs'/);
 });
 
+test('aggregator pull size defaults to 16 MiB and rejects tiny values', () => {
+  assert.equal(loadAggregatorConfig({ args: [], env: {} }).consumer.pullMaxBytes, 16 * 1024 * 1024);
+  const problems = problemsOf(() =>
+    loadAggregatorConfig({ args: [], env: { FL_PULL_MAX_BYTES: '512' } })
+  );
+  assert.equal(problems.length, 1, problems.join('\n'));
+  assert.match(
+    problems[0]!,
+    /'consumer.pullMaxBytes' \(--pull-max-bytes\) must be at least 1024.*got 512/
+  );
+});
+
 test('config file is read and unknown keys in it are rejected', () => {
   const dir = mkdtempSync(join(tmpdir(), 'asyncfl-config-'));
   try {
@@ -281,9 +293,7 @@ test('invalid compression settings are rejected', () => {
       problems.join('\n')
     );
   }
-  const delay = problemsOf(() =>
-    loadWorkerConfig({ args: ['--step-delay-ms', '-1'], env: {} })
-  );
+  const delay = problemsOf(() => loadWorkerConfig({ args: ['--step-delay-ms', '-1'], env: {} }));
   assert.ok(
     delay.some((p) => p.includes('--step-delay-ms')),
     delay.join('\n')

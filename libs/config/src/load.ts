@@ -182,6 +182,11 @@ export function loadAggregatorConfig(sources: ConfigSources = {}): AggregatorCon
       `'consumer.ackWaitMs' (--ack-wait-ms) is ${raw.consumer.ackWaitMs} but must exceed 'snapshot.intervalMs' (--snapshot-interval-ms) ${raw.snapshot.intervalMs}, or messages waiting for a snapshot are redelivered`
     );
   }
+  if (raw.consumer.pullMaxBytes < 1024) {
+    problems.push(
+      `'consumer.pullMaxBytes' (--pull-max-bytes) must be at least 1024 and at least the server's max_payload (got ${raw.consumer.pullMaxBytes})`
+    );
+  }
   if ((raw.data.source === 'idx' || raw.data.source === 'cifar10') && raw.data.dir === '') {
     problems.push(`'data.dir' (--data-dir) is required when 'data.source' is ${raw.data.source}`);
   }

@@ -279,7 +279,7 @@ export function aggregatorSchema() {
         arg: 'user-dp-epsilon-budget',
       },
       users: {
-        doc: 'Number of users (worker ranks) whose data the job covers, usually the workers\' --world; required with --user-dp',
+        doc: "Number of users (worker ranks) whose data the job covers, usually the workers' --world; required with --user-dp",
         format: 'nat',
         default: 0,
         env: 'FL_USER_DP_USERS',
@@ -355,6 +355,13 @@ export function aggregatorSchema() {
         default: 20000,
         env: 'FL_MAX_ACK_PENDING',
         arg: 'max-ack-pending',
+      },
+      pullMaxBytes: {
+        doc: "Most bytes of messages one pull request asks for. Keep it well below the server's limit on bytes pending for a client (64 MiB by default), which a backlog of large updates would otherwise exceed, and at or above the server's max_payload",
+        format: 'nat',
+        default: 16 * 1024 * 1024,
+        env: 'FL_PULL_MAX_BYTES',
+        arg: 'pull-max-bytes',
       },
       chunkTimeoutMs: {
         doc: 'Time allowed for all chunks of a split update to arrive, in milliseconds',

@@ -76,6 +76,7 @@ export interface AggregatorConfig {
   readonly consumer: {
     readonly ackWaitMs: number;
     readonly maxAckPending: number;
+    readonly pullMaxBytes: number;
     readonly chunkTimeoutMs: number;
   };
   readonly output: { readonly report: string; readonly exportDir: string };

@@ -215,6 +215,12 @@ export class Aggregator {
       'connected to NATS'
     );
     void this.watchStatus();
+    const maxPayload = this.nc.info?.max_payload ?? 0;
+    if (config.consumer.pullMaxBytes < maxPayload) {
+      throw new Error(
+        `'consumer.pullMaxBytes' (--pull-max-bytes) is ${config.consumer.pullMaxBytes}, but the server's max_payload is ${maxPayload}; a pull request must have room for the largest message, so set it to at least ${maxPayload}`
+      );
+    }
 
     this.assets = await provisionAssets(this.nc, {
       replicas: config.nats.replicas,
@@ -348,7 +354,9 @@ export class Aggregator {
     // A stop decided during start (an exhausted epsilon budget) finalizes before any update.
     if (this.stopReason !== null) void this.enqueue(() => this.finalize());
 
-    this.messages = await consumer.consume({ max_messages: 512 });
+    // A byte bound, not a message count: a batch of hundreds of large updates would exceed the
+    // server's pending-bytes limit for this client, and the server would cut the connection.
+    this.messages = await consumer.consume({ max_bytes: config.consumer.pullMaxBytes });
     this.durable = durable;
     if (this.phase === 'starting') this.phase = 'running';
     for await (const msg of this.messages) {
