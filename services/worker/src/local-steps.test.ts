@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Batch, LocalTrainer, TrainStepsResult } from '@asyncfl/model';
-import { trainLocalSteps } from './local-steps';
+import { trainLocalSteps, warmUpTraining } from './local-steps';
 
 const STEP_MS = 15;
 
@@ -61,4 +61,24 @@ test('delayed steps run one step per call', async () => {
   const { trainer, calls } = spinningTrainer();
   await trainLocalSteps(trainer, nextBatch, 4, 1);
   assert.deepEqual(calls, [1, 1, 1, 1]);
+});
+
+test('warm-up trains on zero batches', () => {
+  const batches: Batch[] = [];
+  const trainer = {
+    trainSteps(next: () => Batch, steps: number): TrainStepsResult {
+      for (let i = 0; i < steps; i++) batches.push(next());
+      return { meanLoss: 0, examples: 0 };
+    },
+  };
+  const ms = warmUpTraining(trainer, 784, 32, 2);
+  assert.ok(ms >= 0);
+  assert.equal(batches.length, 2);
+  for (const batch of batches) {
+    assert.equal(batch.size, 32);
+    assert.equal(batch.x.length, 32 * 784);
+    assert.equal(batch.y.length, 32);
+    assert.ok(batch.x.every((value) => value === 0));
+    assert.ok(batch.y.every((label) => label === 0));
+  }
 });

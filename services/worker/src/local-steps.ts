@@ -25,3 +25,25 @@ export async function trainLocalSteps(
   }
   return { meanLoss: examples > 0 ? lossSum / examples : Number.NaN, examples };
 }
+
+/**
+ * Runs `steps` training steps on a batch of zeros and returns the milliseconds they took. The
+ * first steps of a process are slow while the backend compiles its kernels, so a worker warms up
+ * before its first real update. The steps change the model's weights, so the caller must set the
+ * weights it trains from afterwards (the worker loads a snapshot before every update).
+ */
+export function warmUpTraining(
+  trainer: Pick<LocalTrainer, 'trainSteps'>,
+  inputSize: number,
+  batchSize: number,
+  steps = 3
+): number {
+  const batch: Batch = {
+    x: new Float32Array(batchSize * inputSize),
+    y: new Uint8Array(batchSize),
+    size: batchSize,
+  };
+  const startedAt = performance.now();
+  trainer.trainSteps(() => batch, steps);
+  return performance.now() - startedAt;
+}

@@ -55,7 +55,7 @@ import {
   type RankLease,
   type WorkerAssets,
 } from '@asyncfl/transport';
-import { trainLocalSteps } from './local-steps';
+import { trainLocalSteps, warmUpTraining } from './local-steps';
 import { WorkerPrivacy } from './privacy';
 
 /** Returns the options of the configured partitioner, which rejects options it does not define. */
@@ -192,6 +192,9 @@ export class Worker {
       { shardSize: shard.length, world: config.world, partition: config.partition },
       'data shard ready'
     );
+    const inputSize = train.imageShape.reduce((a, b) => a * b, 1);
+    const warmUpMs = warmUpTraining(this.trainer, inputSize, config.training.batchSize);
+    log.info({ ms: Math.round(warmUpMs) }, 'training warmed up on a batch of zeros');
     const { stepDelayMs, leaveAfterS } = config.training;
     log.info(
       { compression: config.compression, stepDelayMs, leaveAfterS },
