@@ -35,7 +35,8 @@ import {
 } from '@asyncfl/protocol';
 import { connectNats } from '@asyncfl/transport';
 import { partitionerOptions } from '../services/worker/src/worker';
-import { trainLocalSteps } from '../services/worker/src/local-steps';
+import { trainLocalSteps, warmUpTraining } from '../services/worker/src/local-steps';
+import { federatedAverage, roundClosesAt } from './sync-round';
 
 /** Evaluation of the global model after one round. */
 export interface SyncRoundRecord {
@@ -73,12 +74,6 @@ const subjects = (job: string) => ({
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
 
 /** Builds the model every process of the job starts from, with the job's model settings. */
 function buildModel(config: WorkerConfig, inputShape: readonly number[]): tf.LayersModel {
@@ -200,14 +195,9 @@ async function runCoordinator(args: string[]): Promise<number> {
     nc.publish(names.round, snapshot);
     // Wait for every live worker, or until the missing ones are past the round timeout.
     for (;;) {
-      const expected = world - left.size;
-      if (answers.size >= expected) break;
       const latencies = [...answers.values()].map((a) => a.latencyMs);
-      const deadline =
-        latencies.length > 0
-          ? roundStartedAt + timeoutMultiple * median(latencies)
-          : Number.POSITIVE_INFINITY;
-      const wait = Math.min(deadline - Date.now(), 1000);
+      const closesAt = roundClosesAt(roundStartedAt, latencies, world - left.size, timeoutMultiple);
+      const wait = Math.min(closesAt - Date.now(), 1000);
       if (wait <= 0) break;
       await new Promise<void>((resolve) => {
         wake = resolve;
@@ -216,21 +206,7 @@ async function runCoordinator(args: string[]): Promise<number> {
     }
     const roundAnswers = [...answers.values()];
     answers = new Map();
-    const totalExamples = roundAnswers.reduce((sum, a) => sum + a.examples, 0);
-    // FedAvg: the example-weighted mean of the workers' weights, computed from their deltas.
-    // Non-trainable tensors arrive as values and are averaged as values.
-    for (const t of spec) {
-      if (roundAnswers.length === 0) break;
-      const values = weights.get(t.name)!;
-      if (!t.trainable) values.fill(0);
-      for (const answer of roundAnswers) {
-        const received = answer.delta.get(t.name)!;
-        const share = answer.examples / totalExamples;
-        const sign = t.trainable ? -1 : 1;
-        for (let i = 0; i < values.length; i++)
-          values[i] = values[i]! + sign * share * received[i]!;
-      }
-    }
+    federatedAverage(weights, spec, roundAnswers);
     setWeights(model, weights);
     const result = evaluate(model, test.images, test.labels, { batchSize: 500 });
     const elapsedS = (Date.now() - firstUpdateAt) / 1000;
@@ -294,6 +270,12 @@ async function runWorker(args: string[]): Promise<number> {
     Uint32Array.from({ length: shard.length }, (_, index) => index),
     config.training.batchSize,
     createRng(config.training.seed + rank)
+  );
+  // As the real worker does; every round sets the round's weights before training.
+  warmUpTraining(
+    trainer,
+    train.imageShape.reduce((a, b) => a * b, 1),
+    config.training.batchSize
   );
 
   const nc: NatsConnection = await connectNats({

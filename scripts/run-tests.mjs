@@ -6,9 +6,9 @@
 //   node scripts/run-tests.mjs --integration   integration tests only
 //   node scripts/run-tests.mjs libs/data       tests under the given folders
 //
-// Unit tests are `*.test.ts` files under libs/ and services/; integration tests are the
-// `*.test.ts` files under integration-tests/. Integration files run one at a time because
-// each starts its own nats-server processes and trains models on the two cores we have.
+// Unit tests are `*.test.ts` files under libs/, services/, scripts/ and bench/, and integration
+// tests are those under integration-tests/. Integration files run one at a time because each
+// starts its own nats-server processes and trains models on the two cores we have.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -38,7 +38,7 @@ const folders = args.filter((arg) => !arg.startsWith('--'));
 const unitOnly = args.includes('--unit');
 const integrationOnly = args.includes('--integration');
 
-let unitFolders = ['libs', 'services', 'scripts'];
+let unitFolders = ['libs', 'services', 'scripts', 'bench'];
 let integrationFolders = ['integration-tests'];
 if (folders.length > 0) {
   unitFolders = folders.filter((f) => !f.startsWith('integration-tests'));

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { LocalNatsServer, connectNats } from '@asyncfl/transport';
+import { LocalNatsServer, connectNats, provisionAssets } from '@asyncfl/transport';
 import type { SyncReport } from '../sync-fedavg';
 import { startTsx, stopAll, type RunningProcess } from './processes';
 
@@ -147,6 +147,32 @@ export async function runAsync(options: AsyncRunOptions): Promise<RunResult> {
   try {
     nc = await connectNats({ servers: [server.url], name: 'bench-observer' });
     const wire = new WireCounter(nc, `fl.${job}.update.>`);
+    // Workers start first and wait for the aggregator's first manifest, so that they all begin
+    // training at once, as in the baseline, whose first round waits for every worker's hello.
+    await provisionAssets(nc);
+    const workers: RunningProcess[] = [];
+    for (let rank = 0; rank < workload.world; rank++) {
+      const flags = workerFlags(workload, rank);
+      workers.push(
+        startTsx(
+          `worker-${rank}`,
+          'services/worker/src/main.ts',
+          [
+            '--nats',
+            server.url,
+            '--job',
+            job,
+            '--id',
+            'bench',
+            ...flags,
+            ...(options.workerArgs ?? []),
+          ],
+          logDir
+        )
+      );
+    }
+    processes.push(...workers);
+    await Promise.all(workers.map((worker) => worker.waitForLog('rank claimed')));
     const aggregator = startTsx(
       'aggregator',
       'services/aggregator/src/main.ts',
@@ -174,26 +200,6 @@ export async function runAsync(options: AsyncRunOptions): Promise<RunResult> {
     processes.push(aggregator);
     const consuming = await aggregator.waitForLog('consuming updates');
     const consumingAt = Number(consuming.time);
-    for (let rank = 0; rank < workload.world; rank++) {
-      const flags = workerFlags(workload, rank);
-      processes.push(
-        startTsx(
-          `worker-${rank}`,
-          'services/worker/src/main.ts',
-          [
-            '--nats',
-            server.url,
-            '--job',
-            job,
-            '--id',
-            'bench',
-            ...flags,
-            ...(options.workerArgs ?? []),
-          ],
-          logDir
-        )
-      );
-    }
     await wire.waitForFirst(180_000);
     const stopTimer = setTimeout(
       () => aggregator.child.kill('SIGTERM'),

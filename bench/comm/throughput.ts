@@ -13,6 +13,7 @@ import {
   Reassembler,
   decodeEnvelope,
   formatUpdateId,
+  jobUpdateFilter,
   splitIntoChunks,
   type UpdateMessage,
 } from '@asyncfl/protocol';
@@ -58,9 +59,11 @@ function startPublisher(
   parameters: number,
   updates: number
 ) {
+  const profileDir = process.env.BENCH_CPU_PROF_DIR;
   const child = spawn(
     process.execPath,
     [
+      ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', join(profileDir, 'publisher')] : []),
       '--import',
       'tsx',
       join(ROOT, 'bench/comm/throughput-publisher.ts'),
@@ -126,7 +129,7 @@ async function runMode(
   });
   const messages = await (
     await fixture.js.consumers.get(UPDATE_STREAM, durable)
-  ).consume({ max_messages: 512 });
+  ).consume({ max_bytes: 16 * 1024 * 1024 });
   const maxPayload = fixture.nc.info?.max_payload ?? 1024 * 1024;
   const expectedMessages = updates * rawPayloads(job, parameters, maxPayload).length;
   const publisher = startPublisher(mode, fixture.server.url, job, parameters, updates);
@@ -174,6 +177,10 @@ async function runMode(
   const { updateBytes, messagesPerUpdate } = await publisher.done;
   await consumed;
   const seconds = (performance.now() - startedAt) / 1000;
+  // The update stream discards new messages when full, so each run removes its own.
+  await messages.close();
+  await assets.jsm.consumers.delete(UPDATE_STREAM, durable);
+  await assets.jsm.streams.purge(UPDATE_STREAM, { filter: jobUpdateFilter(job) });
   return {
     mode,
     parameters,
@@ -257,8 +264,8 @@ export function measureProcessing(parameters: number, maxPayload: number): Proce
 
 /** Sizes and update counts of the throughput benchmark. */
 export const THROUGHPUT_CASES = [
-  { parameters: 100_000, updates: 300 },
-  { parameters: 1_000_000, updates: 40 },
+  { parameters: 100_000, updates: 2000 },
+  { parameters: 1_000_000, updates: 240 },
 ] as const;
 
 /**
