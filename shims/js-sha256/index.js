@@ -14,8 +14,11 @@ function hasher(hash) {
   };
   return {
     update(message) {
+      // js-sha256 ignores such a call. An error is clearer, and @nats-io/obj never makes it.
       if (result !== undefined)
-        throw new Error('js-sha256 replacement: update() called after the digest was read; create a new hasher');
+        throw new Error(
+          'js-sha256 replacement: update() called after the digest was read; create a new hasher'
+        );
       hash.update(typeof message === 'string' ? message : toBytes(message));
       return this;
     },
@@ -53,6 +56,10 @@ function algorithm(name) {
   const hmac = (key, message) => hmac.create(key).update(message).hex();
   hmac.create = (key) => hasher(createHmac(name, typeof key === 'string' ? key : toBytes(key)));
   hmac.update = (key, message) => hmac.create(key).update(message);
+  hmac.hex = hmac;
+  hmac.digest = (key, message) => hmac.create(key).update(message).digest();
+  hmac.array = hmac.digest;
+  hmac.arrayBuffer = (key, message) => hmac.create(key).update(message).arrayBuffer();
   hash.hmac = hmac;
   return hash;
 }

@@ -184,7 +184,7 @@ export function loadAggregatorConfig(sources: ConfigSources = {}): AggregatorCon
   }
   if (raw.consumer.pullMaxBytes < 1024) {
     problems.push(
-      `'consumer.pullMaxBytes' (--pull-max-bytes) must be at least 1024 and at least the server's max_payload (got ${raw.consumer.pullMaxBytes})`
+      `'consumer.pullMaxBytes' (--pull-max-bytes) must be at least 1024, and at least the server's max_payload plus 8 KiB (got ${raw.consumer.pullMaxBytes})`
     );
   }
   if ((raw.data.source === 'idx' || raw.data.source === 'cifar10') && raw.data.dir === '') {

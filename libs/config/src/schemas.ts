@@ -357,7 +357,7 @@ export function aggregatorSchema() {
         arg: 'max-ack-pending',
       },
       pullMaxBytes: {
-        doc: "Most bytes of messages one pull request asks for. Keep it well below the server's limit on bytes pending for a client (64 MiB by default), which a backlog of large updates would otherwise exceed, and at or above the server's max_payload",
+        doc: "Max bytes of messages in one pull request. Keep it well below the server's limit on bytes pending for a client (64 MiB by default), which a backlog of large updates would otherwise exceed, and at least 8 KiB above the server's max_payload",
         format: 'nat',
         default: 16 * 1024 * 1024,
         env: 'FL_PULL_MAX_BYTES',

@@ -53,6 +53,8 @@ export {
   openAssets,
   aggregatorDurableName,
   ensureAggregatorConsumer,
+  pullBatchSize,
+  PULL_HEADROOM_BYTES,
 } from './provision';
 export type { ProvisionOptions, JetStreamAssets, ConsumerOptions, WorkerAssets } from './provision';
 export {

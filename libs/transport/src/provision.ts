@@ -199,6 +199,27 @@ export interface ConsumerOptions {
   readonly maxAckPending: number;
 }
 
+/** Room above max_payload for a message's subjects and headers, in bytes. */
+export const PULL_HEADROOM_BYTES = 8 * 1024;
+
+/**
+ * Returns how many messages one pull request may ask for so that they total at most
+ * `maxBytes`, with messages of up to `maxPayload` bytes plus their subjects and headers. A
+ * count, not a byte limit, because nats.js 3.3 can wait about two heartbeat intervals (30 s by
+ * default) when the server ends a byte-limited request early.
+ *
+ * @throws RangeError when `maxBytes` has no room for one message of `maxPayload` bytes.
+ */
+export function pullBatchSize(maxBytes: number, maxPayload: number): number {
+  const perMessage = maxPayload + PULL_HEADROOM_BYTES;
+  if (!(maxBytes >= perMessage)) {
+    throw new RangeError(
+      `a pull request of ${maxBytes} bytes has no room for one message of max_payload ${maxPayload} bytes with its subject and headers; allow at least ${perMessage}`
+    );
+  }
+  return Math.floor(maxBytes / perMessage);
+}
+
 /** Durable consumer name of a job's aggregator. */
 export function aggregatorDurableName(job: string): string {
   assertJobName(job);

@@ -47,6 +47,7 @@ import {
   AGGREGATOR_IDENTITY,
   connectNats,
   ensureAggregatorConsumer,
+  pullBatchSize,
   getSnapshot,
   permissionDenied,
   provisionAssets,
@@ -126,6 +127,8 @@ export class Aggregator {
   private ledger = new MessageLedger();
   private readonly reassembler: Reassembler<number>;
   private messages: ConsumerMessages | undefined;
+  /** Messages per pull request, from consumer.pullMaxBytes and the server's max_payload. */
+  private pullMessages = 1;
 
   private manifestRevision = 0;
   private snapshotVersion = -1;
@@ -215,10 +218,15 @@ export class Aggregator {
       'connected to NATS'
     );
     void this.watchStatus();
-    const maxPayload = this.nc.info?.max_payload ?? 0;
-    if (config.consumer.pullMaxBytes < maxPayload) {
+    // Fails before anything is consumed when the pull size leaves no room for one message.
+    try {
+      this.pullMessages = pullBatchSize(
+        config.consumer.pullMaxBytes,
+        this.nc.info?.max_payload ?? 0
+      );
+    } catch (err) {
       throw new Error(
-        `'consumer.pullMaxBytes' (--pull-max-bytes) is ${config.consumer.pullMaxBytes}, but the server's max_payload is ${maxPayload}; a pull request must have room for the largest message, so set it to at least ${maxPayload}`
+        `'consumer.pullMaxBytes' (--pull-max-bytes) is too small for this server: ${(err as Error).message}`
       );
     }
 
@@ -350,13 +358,16 @@ export class Aggregator {
       () => void this.enqueue(() => this.onTick()),
       Math.min(500, config.snapshot.intervalMs || 500)
     );
-    this.log.info({ durable, stream: UPDATE_STREAM }, 'consuming updates');
+    this.log.info(
+      { durable, stream: UPDATE_STREAM, pullMessages: this.pullMessages },
+      'consuming updates'
+    );
     // A stop decided during start (an exhausted epsilon budget) finalizes before any update.
     if (this.stopReason !== null) void this.enqueue(() => this.finalize());
 
-    // A byte bound, not a message count: a batch of hundreds of large updates would exceed the
-    // server's pending-bytes limit for this client, and the server would cut the connection.
-    this.messages = await consumer.consume({ max_bytes: config.consumer.pullMaxBytes });
+    // At most pullMaxBytes per request: a batch of hundreds of large updates would exceed the
+    // server's limit on bytes pending for this client, and the server would close the connection.
+    this.messages = await consumer.consume({ max_messages: this.pullMessages });
     this.durable = durable;
     if (this.phase === 'starting') this.phase = 'running';
     for await (const msg of this.messages) {
@@ -519,6 +530,9 @@ export class Aggregator {
       const detail = err instanceof Error ? err.message : String(err);
       this.reject({ id: envelope.chunk.updateId, reason: 'decode_error', detail }, result.tags);
       return;
+    } finally {
+      // Decoding copies every tensor out of the bytes, so their memory can serve the next set.
+      this.reassembler.release(result.bytes);
     }
     if (whole.kind !== 'update') {
       this.reject(
