@@ -316,7 +316,7 @@ async function main(): Promise<void> {
               { parameters: 1_000_000, updates: 16 },
             ]
           : undefined,
-        quick ? 1 : 3
+        quick ? 1 : 5
       ),
       // 1 MiB, the default max_payload of nats-server, which the local server keeps.
       processing: [100_000, 1_000_000].map((parameters) =>

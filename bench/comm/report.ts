@@ -153,7 +153,7 @@ function compressionSection(results: CommResults): string[] {
     const best = Math.max(...own.flatMap((r) => r.curve.map((p) => p.top1)));
     return [
       `| ${setting} | ${Math.round(bytes).toLocaleString('en-US')} | ${fixed(float32Bytes / bytes)}x`,
-      `| ${median(own.map((r) => r.updatesPublished))} | ${perSeed.join(' | ')}`,
+      `| ${Math.round(median(own.map((r) => r.updatesPublished)))} | ${perSeed.join(' | ')}`,
       `| ${fixed(median(tops) * 100)} | ${fixed(best * 100)} |`,
     ].join(' ');
   });
@@ -213,8 +213,9 @@ function throughputSection(results: CommResults): string[] {
     `for the services. A publisher process stands for the workers: ${throughput.publishers} concurrent loops`,
     'each encode a float32 update and publish it with `publishUpdate`, chunked above the',
     "server's 1 MiB `max_payload`, waiting for each acknowledgement. The benchmark process",
-    "consumes through a durable pull consumer like the aggregator's, decodes, reassembles and",
-    'applies each update with the FedAsync rule of `@asyncfl/aggregation`. Raw publishes',
+    'consumes through a durable pull consumer with pull requests of at most 16 MiB, as the',
+    'aggregator does, and decodes, reassembles and applies each update with the FedAsync rule of',
+    '`@asyncfl/aggregation`. Raw publishes',
     'prepared messages of the same sizes and consumes them with no processing. Time runs from',
     'the start signal to the last update applied or message received. Raw and pipeline',
     'alternate (raw first, then pipeline first) on the same server, and the table shows the',
@@ -237,8 +238,7 @@ function throughputSection(results: CommResults): string[] {
     '',
     ...(bounds.length > 0
       ? [
-          `Expected from these times: ${bounds.join('; ')}. Applying the update with the`,
-          'aggregation rule is the largest stage at 1M parameters.',
+          `Expected from these times: ${bounds.join('; ')}.`,
           '',
         ]
       : []),
@@ -300,9 +300,9 @@ export function renderSection(results: CommResults): string {
     '## Communication: time to accuracy, throughput, compression, memory',
     '',
     `Machine: ${m.cpus} x ${m.cpuModel}, ${m.memoryGiB} GiB memory, Node ${m.node},`,
-    `${String(m.natsServer).replace('nats-server: ', 'nats-server ')}, ${versions}. The machine was`,
-    "shared with other engineers' builds and tests (see the load averages), so absolute numbers",
-    'are noisy; compare rows measured in the same run. Each part below can be rerun alone with',
+    `${String(m.natsServer).replace('nats-server: ', 'nats-server ')}, ${versions}. The machine may`,
+    "be shared with other builds and tests (see the load averages), so absolute numbers are",
+    'noisy. Compare rows measured in the same run. Each part below can be rerun alone with',
     '`npm run bench:comm -- --only PART`. Raw results: [bench/comm.json](bench/comm.json); logs',
     'of every process: `runs/bench-comm/`.',
     '',

@@ -23,6 +23,7 @@ import {
   connectNats,
   ensureAggregatorConsumer,
   provisionAssets,
+  pullBatchSize,
 } from '@asyncfl/transport';
 import { ROOT } from './processes';
 import { PUBLISHERS, encodeBenchUpdate, modelOf, rawPayloads, tensorsOf } from './throughput-model';
@@ -127,10 +128,10 @@ async function runMode(
     ackWaitMs: 60_000,
     maxAckPending: 10_000,
   });
+  const maxPayload = fixture.nc.info?.max_payload ?? 1024 * 1024;
   const messages = await (
     await fixture.js.consumers.get(UPDATE_STREAM, durable)
-  ).consume({ max_bytes: 16 * 1024 * 1024 });
-  const maxPayload = fixture.nc.info?.max_payload ?? 1024 * 1024;
+  ).consume({ max_messages: pullBatchSize(16 * 1024 * 1024, maxPayload) });
   const expectedMessages = updates * rawPayloads(job, parameters, maxPayload).length;
   const publisher = startPublisher(mode, fixture.server.url, job, parameters, updates);
   await publisher.ready;
@@ -155,6 +156,7 @@ async function runMode(
         const result = reassembler.add(envelope.chunk, Date.now(), msg.seq);
         if (result.status !== 'complete') continue;
         const whole = decodeEnvelope(result.bytes);
+        reassembler.release(result.bytes);
         if (whole.kind !== 'update') throw new Error('reassembled bytes are not an update');
         update = whole.update;
       }
@@ -274,7 +276,7 @@ export const THROUGHPUT_CASES = [
  */
 export async function measureThroughput(
   cases: readonly { parameters: number; updates: number }[] = THROUGHPUT_CASES,
-  repeats = 3
+  repeats = 5
 ): Promise<ThroughputResult[]> {
   const server = await LocalNatsServer.start();
   const nc = await connectNats({ servers: [server.url], name: 'bench-throughput' });

@@ -111,3 +111,50 @@ test('open set limit is enforced', () => {
   reassembler.add(chunk, 0, 0);
   assert.throws(() => reassembler.add({ ...chunk, updateId: 'x.1.a.2' }, 0, 1), /limit 1/);
 });
+
+function reassemble(reassembler: Reassembler<number>, id: string, bytes: Uint8Array): Uint8Array {
+  let result;
+  for (const envelope of splitIntoChunks(id, bytes, 700)) {
+    const decoded = decodeEnvelope(envelope);
+    if (decoded.kind !== 'chunk') throw new Error('expected a chunk');
+    result = reassembler.add(decoded.chunk, 0, 0);
+  }
+  if (result?.status !== 'complete') throw new Error(`set ${id} did not complete`);
+  return result.bytes;
+}
+
+test('released bytes serve the next set', () => {
+  const reassembler = new Reassembler<number>(limits);
+  const original = updateBytes();
+  const first = reassemble(reassembler, 'mnist.1.abc.1', original);
+  const decoded = decodeEnvelope(first);
+  reassembler.release(first);
+
+  // A smaller set reuses the released memory, and decoded tensors do not share it.
+  const smaller = original.subarray(0, 2000);
+  const second = reassemble(reassembler, 'mnist.1.abc.2', smaller);
+  assert.equal(second.buffer, first.buffer);
+  assert.deepEqual(Buffer.from(second), Buffer.from(smaller));
+  assert.ok(decoded.kind === 'update');
+  assert.ok(decoded.update.tensors[0]!.values.every((value) => value === 0.5));
+
+  // Without a release, and for a set larger than the spare, sets get memory of their own.
+  const third = reassemble(reassembler, 'mnist.1.abc.3', original);
+  assert.notEqual(third.buffer, first.buffer);
+  reassembler.release(second);
+  const larger = new Uint8Array(original.length + 100).fill(7);
+  const fourth = reassemble(reassembler, 'mnist.1.abc.4', larger);
+  assert.notEqual(fourth.buffer, first.buffer);
+  assert.deepEqual(Buffer.from(fourth), Buffer.from(larger));
+});
+
+test('release ignores memory of other owners', () => {
+  const reassembler = new Reassembler<number>(limits);
+  // encodeUpdate may return a view of a shared Node.js buffer pool, which must never be reused.
+  const original = updateBytes();
+  const copy = Uint8Array.from(original);
+  reassembler.release(original);
+  const bytes = reassemble(reassembler, 'mnist.1.abc.5', new Uint8Array(64).fill(9));
+  assert.notEqual(bytes.buffer, original.buffer);
+  assert.deepEqual(Buffer.from(original), Buffer.from(copy));
+});

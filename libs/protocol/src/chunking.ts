@@ -65,8 +65,36 @@ interface OpenSet<Tag> {
  */
 export class Reassembler<Tag> {
   private readonly open = new Map<string, OpenSet<Tag>>();
+  /** Memory of released bytes, reused by the next set that fits in it. */
+  private spare: ArrayBuffer | undefined;
+  /** Memory this reassembler allocated, the only memory that `release` takes back. */
+  private readonly issued = new WeakSet<ArrayBuffer>();
 
   constructor(private readonly limits: ReassemblerLimits) {}
+
+  /**
+   * Hands back the bytes of a complete set once the caller has decoded them, so that the next
+   * set can reuse their memory. Reusing a fresh multi-megabyte buffer per update saves its
+   * allocation, page faults and garbage collection. The caller must not read `bytes` afterwards,
+   * nor anything that shares memory with them. Bytes that this reassembler did not return are
+   * ignored.
+   */
+  release(bytes: Uint8Array): void {
+    const buffer = bytes.buffer;
+    if (!(buffer instanceof ArrayBuffer) || !this.issued.has(buffer)) return;
+    if (this.spare === undefined || buffer.byteLength > this.spare.byteLength) this.spare = buffer;
+  }
+
+  private allocate(size: number): Uint8Array {
+    const spare = this.spare;
+    if (spare !== undefined && spare.byteLength >= size) {
+      this.spare = undefined;
+      return new Uint8Array(spare, 0, size);
+    }
+    const bytes = new Uint8Array(size);
+    this.issued.add(bytes.buffer);
+    return bytes;
+  }
 
   /** Number of incomplete sets held. */
   get openSets(): number {
@@ -122,7 +150,7 @@ export class Reassembler<Tag> {
     if (set.received < set.count) return { status: 'incomplete' };
 
     this.open.delete(updateId);
-    const bytes = new Uint8Array(set.totalBytes);
+    const bytes = this.allocate(set.totalBytes);
     let offset = 0;
     for (const part of set.parts) {
       if (part === undefined || offset + part.length > bytes.length) {

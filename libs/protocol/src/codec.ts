@@ -402,7 +402,10 @@ function wrapDecode<T>(what: string, bytes: Uint8Array, decode: () => T): T {
   }
 }
 
-/** Decodes what an update subject carries. Throws a ProtocolError for anything malformed. */
+/**
+ * Decodes what an update subject carries. Throws a ProtocolError for anything malformed. An
+ * update's tensors never share memory with `bytes`, and a chunk's data does.
+ */
 export function decodeEnvelope(bytes: Uint8Array): EnvelopeMessage {
   return wrapDecode('update envelope', bytes, () => {
     const envelope = pb.Envelope.decode(bytes);
