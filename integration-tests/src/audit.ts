@@ -132,7 +132,19 @@ export async function assertReplayMatches(options: {
     last.version,
     'replay ends at another version than the final manifest'
   );
-  const final = decodeSnapshot(await getSnapshot(options.snapshots, last));
+  // As in readStreamUpdates, a cluster that just lost a node may time out a few API requests.
+  const final = decodeSnapshot(
+    await (async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await getSnapshot(options.snapshots, last);
+        } catch (err) {
+          if (attempt >= 5) throw err;
+          await new Promise((resolve) => setTimeout(resolve, 2_000));
+        }
+      }
+    })()
+  );
   for (const tensor of final.weights) {
     const replayedValues = rule.weights.get(tensor.name);
     assert.ok(replayedValues, `tensor ${tensor.name} missing from the replay`);

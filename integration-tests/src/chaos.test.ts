@@ -160,7 +160,11 @@ describe('chaos', () => {
       maxVersions: 160,
       workers: 3,
     });
-    cleanups.push(async () => [run.aggregator, ...run.workers].forEach((p) => p.kill('SIGKILL')));
+    cleanups.push(async () => {
+      [run.aggregator, ...run.workers].forEach((p) => p.kill('SIGKILL'));
+      // A failed test leaves this connection open, and its reconnect attempts keep the file alive.
+      if (!run.nc.isClosed()) await run.nc.close();
+    });
     await waitFor('version 40', () => latestVersion(run) >= 40);
 
     const versionAtRestart = latestVersion(run);
@@ -195,7 +199,11 @@ describe('chaos', () => {
       maxVersions: 120,
       workers: 3,
     });
-    cleanups.push(async () => [run.aggregator, ...run.workers].forEach((p) => p.kill('SIGKILL')));
+    cleanups.push(async () => {
+      [run.aggregator, ...run.workers].forEach((p) => p.kill('SIGKILL'));
+      // A failed test leaves this connection open, and its reconnect attempts keep the file alive.
+      if (!run.nc.isClosed()) await run.nc.close();
+    });
     await waitFor('version 30', () => latestVersion(run) >= 30);
 
     const versionAtStop = latestVersion(run);
@@ -222,7 +230,11 @@ describe('chaos', () => {
       aggregatorFlags: ['--hidden', hidden, '--chunk-timeout-ms', '3000'],
       workerFlags: ['--hidden', hidden, '--claim-expire-ms', '3000', '--heartbeat-ms', '500'],
     });
-    cleanups.push(async () => [run.aggregator, ...run.workers].forEach((p) => p.kill('SIGKILL')));
+    cleanups.push(async () => {
+      [run.aggregator, ...run.workers].forEach((p) => p.kill('SIGKILL'));
+      // A failed test leaves this connection open, and its reconnect attempts keep the file alive.
+      if (!run.nc.isClosed()) await run.nc.close();
+    });
     assert.ok(
       server.url && run.nc.info!.max_payload <= 1024 * 1024,
       'the server should keep its default payload limit'
@@ -356,7 +368,11 @@ describe('chaos', () => {
       maxVersions: 120,
       workers: 3,
     });
-    cleanups.push(async () => [run.aggregator, ...run.workers].forEach((p) => p.kill('SIGKILL')));
+    cleanups.push(async () => {
+      [run.aggregator, ...run.workers].forEach((p) => p.kill('SIGKILL'));
+      // A failed test leaves this connection open, and its reconnect attempts keep the file alive.
+      if (!run.nc.isClosed()) await run.nc.close();
+    });
     await waitFor('version 30', () => latestVersion(run) >= 30);
 
     const info = await run.assets.jsm.streams.info(UPDATE_STREAM);
