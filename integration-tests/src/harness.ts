@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { jetstream } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { KV, KvWatchEntry } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 import {
@@ -16,7 +16,7 @@ import {
   latestManifestKey,
   type Manifest,
 } from '@asyncfl/protocol';
-import { UPDATE_STREAM } from '@asyncfl/transport';
+import { MODEL_BUCKET, UPDATE_STREAM } from '@asyncfl/transport';
 import { startTestNatsServer, type TestNatsServer } from './nats-backend';
 
 export type { TestNatsServer } from './nats-backend';
@@ -101,6 +101,47 @@ export async function recordManifests(
     }
   })();
   return { manifests, stop: () => watch.stop() };
+}
+
+/**
+ * Records every manifest written to a job's key, in order, from now on, through a durable pull
+ * consumer on the model bucket's stream. A KV watch uses a consumer on one server, and after that
+ * server dies it can resume past manifests that the bucket's history limit has dropped. A
+ * replicated durable consumer keeps its position across the loss of a node.
+ */
+export async function recordManifestsDurably(
+  nc: NatsConnection,
+  job: string
+): Promise<{ manifests: Manifest[]; stop: () => void }> {
+  const manifests: Manifest[] = [];
+  const jsm = await jetstreamManager(nc);
+  const stream = `KV_${MODEL_BUCKET}`;
+  const name = `recorder-${job}-${Date.now().toString(36)}`;
+  await jsm.consumers.add(stream, {
+    durable_name: name,
+    filter_subject: `$KV.${MODEL_BUCKET}.${latestManifestKey(job)}`,
+    deliver_policy: DeliverPolicy.All,
+    ack_policy: AckPolicy.Explicit,
+  });
+  const consumer = await jetstream(nc).consumers.get(stream, name);
+  // Short pull requests, so that one lost with a node is noticed within seconds.
+  const messages = await consumer.consume({ expires: 5_000 });
+  void (async () => {
+    for await (const msg of messages) {
+      const operation = msg.headers?.get('KV-Operation') ?? '';
+      if ((operation === '' || operation === 'PUT') && msg.data.length > 0) {
+        manifests.push(decodeManifest(msg.data));
+      }
+      msg.ack();
+    }
+  })();
+  return {
+    manifests,
+    stop: () => {
+      messages.stop();
+      void jsm.consumers.delete(stream, name).catch(() => undefined);
+    },
+  };
 }
 
 /** Update ids of every message in the update stream for a job, with the stream sequences. */
