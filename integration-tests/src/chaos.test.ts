@@ -115,6 +115,13 @@ function latestVersion(run: Run): number {
   return run.manifests.at(-1)?.version ?? -1;
 }
 
+/** Kills the run's services and closes its connection, for cleanup after a failed test. */
+async function stopRun(run: Run): Promise<void> {
+  [run.aggregator, ...run.workers].forEach((p) => p.kill('SIGKILL'));
+  // A failed test leaves this connection open, and its reconnect attempts keep the file alive.
+  if (!run.nc.isClosed()) await run.nc.close();
+}
+
 /** Waits for the run to end, then audits exactly-once delivery and the replay. */
 async function finishAndAudit(t: TestContext, run: Run): Promise<Manifest[]> {
   const code = await run.aggregator.exited;
@@ -160,11 +167,7 @@ describe('chaos', () => {
       maxVersions: 160,
       workers: 3,
     });
-    cleanups.push(async () => {
-      [run.aggregator, ...run.workers].forEach((p) => p.kill('SIGKILL'));
-      // A failed test leaves this connection open, and its reconnect attempts keep the file alive.
-      if (!run.nc.isClosed()) await run.nc.close();
-    });
+    cleanups.push(() => stopRun(run));
     await waitFor('version 40', () => latestVersion(run) >= 40);
 
     const versionAtRestart = latestVersion(run);
@@ -199,11 +202,7 @@ describe('chaos', () => {
       maxVersions: 120,
       workers: 3,
     });
-    cleanups.push(async () => {
-      [run.aggregator, ...run.workers].forEach((p) => p.kill('SIGKILL'));
-      // A failed test leaves this connection open, and its reconnect attempts keep the file alive.
-      if (!run.nc.isClosed()) await run.nc.close();
-    });
+    cleanups.push(() => stopRun(run));
     await waitFor('version 30', () => latestVersion(run) >= 30);
 
     const versionAtStop = latestVersion(run);
@@ -230,11 +229,7 @@ describe('chaos', () => {
       aggregatorFlags: ['--hidden', hidden, '--chunk-timeout-ms', '3000'],
       workerFlags: ['--hidden', hidden, '--claim-expire-ms', '3000', '--heartbeat-ms', '500'],
     });
-    cleanups.push(async () => {
-      [run.aggregator, ...run.workers].forEach((p) => p.kill('SIGKILL'));
-      // A failed test leaves this connection open, and its reconnect attempts keep the file alive.
-      if (!run.nc.isClosed()) await run.nc.close();
-    });
+    cleanups.push(() => stopRun(run));
     assert.ok(
       server.url && run.nc.info!.max_payload <= 1024 * 1024,
       'the server should keep its default payload limit'
@@ -368,11 +363,7 @@ describe('chaos', () => {
       maxVersions: 120,
       workers: 3,
     });
-    cleanups.push(async () => {
-      [run.aggregator, ...run.workers].forEach((p) => p.kill('SIGKILL'));
-      // A failed test leaves this connection open, and its reconnect attempts keep the file alive.
-      if (!run.nc.isClosed()) await run.nc.close();
-    });
+    cleanups.push(() => stopRun(run));
     await waitFor('version 30', () => latestVersion(run) >= 30);
 
     const info = await run.assets.jsm.streams.info(UPDATE_STREAM);

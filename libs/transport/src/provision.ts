@@ -203,7 +203,7 @@ export interface ConsumerOptions {
 export const PULL_HEADROOM_BYTES = 8 * 1024;
 
 /**
- * Returns how many messages one pull request may ask for so that they total at most
+ * Returns how many messages one pull request may request so that they total at most
  * `maxBytes`, with messages of up to `maxPayload` bytes plus their subjects and headers. A
  * count, not a byte limit, because nats.js 3.3 can wait about two heartbeat intervals (30 s by
  * default) when the server ends a byte-limited request early.
