@@ -1,9 +1,10 @@
 import {
-  encodeUpdate,
+  prepareUpdate,
   formatUpdateId,
   splitIntoChunks,
   type ModelSpec,
   type NamedTensor,
+  type PreparedUpdate,
 } from '@asyncfl/protocol';
 import { msgIdHeaderBytes } from '@asyncfl/transport';
 
@@ -31,14 +32,14 @@ export function modelOf(parameters: number): ModelSpec {
   ];
 }
 
-/** Encodes one float32 update of the throughput benchmark. */
-export function encodeBenchUpdate(
+/** Prepares one float32 update of the throughput benchmark, as a worker does. */
+export function prepareBenchUpdate(
   job: string,
   rank: number,
   seq: number,
   tensors: NamedTensor[]
-): Uint8Array {
-  return encodeUpdate({
+): PreparedUpdate {
+  return prepareUpdate({
     job,
     rank,
     workerId: `bench-${rank}`,
@@ -52,6 +53,16 @@ export function encodeBenchUpdate(
     architectureHash: 'ab'.repeat(32),
     tensors,
   });
+}
+
+/** Encodes one float32 update of the throughput benchmark. */
+export function encodeBenchUpdate(
+  job: string,
+  rank: number,
+  seq: number,
+  tensors: NamedTensor[]
+): Uint8Array {
+  return prepareBenchUpdate(job, rank, seq, tensors).toBytes();
 }
 
 /**

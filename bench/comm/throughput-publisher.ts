@@ -9,7 +9,14 @@
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { formatUpdateId, updateSubject } from '@asyncfl/protocol';
 import { connectNats, publishUpdate } from '@asyncfl/transport';
-import { PUBLISHERS, encodeBenchUpdate, modelOf, rawPayloads, tensorsOf } from './throughput-model';
+import {
+  PUBLISHERS,
+  encodeBenchUpdate,
+  modelOf,
+  prepareBenchUpdate,
+  rawPayloads,
+  tensorsOf,
+} from './throughput-model';
 
 const [mode, url, job, parametersText, updatesText] = process.argv.slice(2);
 if (!mode || !url || !job || !parametersText || !updatesText) {
@@ -53,9 +60,9 @@ await publishConcurrently(updates, async (index) => {
     }
     return;
   }
-  const bytes = encodeBenchUpdate(job, rank, seq, deltas[index % deltas.length]!);
+  const update = prepareBenchUpdate(job, rank, seq, deltas[index % deltas.length]!);
   const id = formatUpdateId({ job, rank, incarnation: 'cafe0001', seq });
-  const ack = await publishUpdate(js, subject, id, bytes, { maxPayload });
+  const ack = await publishUpdate(js, subject, id, update, { maxPayload });
   messagesPerUpdate = ack.messages;
 });
 console.log(JSON.stringify({ updateBytes, messagesPerUpdate }));

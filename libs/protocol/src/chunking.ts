@@ -1,5 +1,6 @@
 import { ChunkError } from './errors';
-import { encodeChunk, type ChunkMessage } from './codec';
+import type { ChunkMessage } from './codec';
+import { allocateChunks } from './wire-writer';
 
 /** Splits an encoded envelope into chunk envelopes holding at most `chunkDataBytes` each. */
 export function splitIntoChunks(
@@ -7,22 +8,11 @@ export function splitIntoChunks(
   envelope: Uint8Array,
   chunkDataBytes: number
 ): Uint8Array[] {
-  if (!Number.isSafeInteger(chunkDataBytes) || chunkDataBytes < 1) {
-    throw new ChunkError(updateId, `chunk size must be an integer >= 1 (got ${chunkDataBytes})`);
-  }
-  const count = Math.ceil(envelope.length / chunkDataBytes);
-  const chunks: Uint8Array[] = [];
-  for (let index = 0; index < count; index++) {
-    const start = index * chunkDataBytes;
-    chunks.push(
-      encodeChunk({
-        updateId,
-        index,
-        count,
-        totalBytes: envelope.length,
-        data: envelope.subarray(start, Math.min(start + chunkDataBytes, envelope.length)),
-      })
-    );
+  const { chunks, regions } = allocateChunks(updateId, envelope.length, chunkDataBytes);
+  let offset = 0;
+  for (const region of regions) {
+    region.set(envelope.subarray(offset, offset + region.length));
+    offset += region.length;
   }
   return chunks;
 }

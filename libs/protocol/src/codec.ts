@@ -3,6 +3,7 @@ import { ProtocolDecodeError, InvalidFieldError, UnsafeIntegerError } from './er
 import { float16BitsToFloat32, float32ToFloat16Bits } from './float16';
 import { SCHEMA_VERSION } from './schema';
 import { shapeSize } from './tensors';
+import { prepareUpdateMessage, type PreparedUpdate } from './wire-writer';
 
 const pb = asyncfl.v1;
 
@@ -313,13 +314,16 @@ export function decodeTensor(tensor: asyncfl.v1.ITensor): NamedTensor {
 export type UpdateFields = Omit<UpdateMessage, 'schemaVersion'>;
 
 /**
- * Encodes an update as the envelope published on its rank's subject. `options` applies to every
- * tensor, or is a function that returns the options of each tensor.
+ * Prepares an update for the wire: encodes its tensors with `options` (applied to every tensor,
+ * or a function returning the options of each tensor) and computes its size. The bytes are
+ * written by `toBytes()` or, for an update above the payload limit, by `toChunks()`. Under
+ * `float32` the prepared update reads the caller's arrays when it writes, so keep their values
+ * until then.
  */
-export function encodeUpdate(
+export function prepareUpdate(
   update: UpdateFields,
   options: TensorEncodeOptions | ((tensor: NamedTensor) => TensorEncodeOptions) = {}
-): Uint8Array {
+): PreparedUpdate {
   const optionsOf = typeof options === 'function' ? options : () => options;
   for (const [field, value] of [
     ['seq', update.seq],
@@ -328,26 +332,31 @@ export function encodeUpdate(
   ] as const) {
     assertWireInteger(value, field);
   }
-  const message = pb.Envelope.create({
-    update: {
-      schemaVersion: SCHEMA_VERSION,
-      job: update.job,
-      rank: update.rank,
-      workerId: update.workerId,
-      incarnation: update.incarnation,
-      seq: update.seq,
-      baseVersion: update.baseVersion,
-      numExamples: update.numExamples,
-      localSteps: update.localSteps,
-      localLr: update.localLr,
-      trainLoss: update.trainLoss,
-      architectureHash: update.architectureHash,
-      tensors: update.tensors.map((t) => encodeTensor(t, optionsOf(t))),
-      dpEpsilon: update.privacy?.epsilon ?? 0,
-      dpDelta: update.privacy?.delta ?? 0,
-    },
+  return prepareUpdateMessage({
+    schemaVersion: SCHEMA_VERSION,
+    job: update.job,
+    rank: update.rank,
+    workerId: update.workerId,
+    incarnation: update.incarnation,
+    seq: update.seq,
+    baseVersion: update.baseVersion,
+    numExamples: update.numExamples,
+    localSteps: update.localSteps,
+    localLr: update.localLr,
+    trainLoss: update.trainLoss,
+    architectureHash: update.architectureHash,
+    tensors: update.tensors.map((t) => encodeTensor(t, optionsOf(t))),
+    dpEpsilon: update.privacy?.epsilon ?? 0,
+    dpDelta: update.privacy?.delta ?? 0,
   });
-  return pb.Envelope.encode(message).finish();
+}
+
+/** Encodes an update as the envelope published on its rank's subject; see `prepareUpdate`. */
+export function encodeUpdate(
+  update: UpdateFields,
+  options: TensorEncodeOptions | ((tensor: NamedTensor) => TensorEncodeOptions) = {}
+): Uint8Array {
+  return prepareUpdate(update, options).toBytes();
 }
 
 /** Encodes one chunk of a split update as an envelope. */

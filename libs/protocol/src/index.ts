@@ -30,6 +30,7 @@ export {
   encodeTensor,
   decodeTensor,
   encodeUpdate,
+  prepareUpdate,
   encodeChunk,
   decodeEnvelope,
   encodeSnapshot,
@@ -50,6 +51,7 @@ export { tensorEncodeOptions, transmittedValues, UpdateCompressor } from './comp
 export type { CompressionSettings, UpdateTensor, CompressedUpdate } from './compression';
 export { float32ToFloat16Bits, float16BitsToFloat32 } from './float16';
 export { splitIntoChunks, Reassembler } from './chunking';
+export type { PreparedUpdate } from './wire-writer';
 export type { ReassemblerLimits, ChunkAddResult, AbandonedSet } from './chunking';
 export { encodeManifest, decodeManifest } from './manifest';
 export type {

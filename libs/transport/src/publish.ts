@@ -1,5 +1,5 @@
 import { JetStreamApiError, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
-import { splitIntoChunks } from '@asyncfl/protocol';
+import { splitIntoChunks, type PreparedUpdate } from '@asyncfl/protocol';
 import { PublishError, StreamFullError } from './errors';
 import { permissionDenied } from './permissions';
 import { UPDATE_STREAM } from './provision';
@@ -116,8 +116,9 @@ async function publishWithRetry(
 }
 
 /**
- * Publishes an encoded update envelope with its id as `Nats-Msg-Id`. An envelope that does
- * not fit the server's payload limit is split into chunks with ids `<update id>.<index>`.
+ * Publishes an update envelope with its id as `Nats-Msg-Id`. An envelope that does not fit the
+ * server's payload limit is split into chunks with ids `<update id>.<index>`. A prepared update
+ * is written straight into its message or chunks, which saves copying a large update once.
  * A retried publish reuses its id, so the server drops it if the first attempt landed, and
  * a duplicate acknowledgement counts as success.
  */
@@ -125,14 +126,16 @@ export async function publishUpdate(
   js: JetStreamClient,
   subject: string,
   updateId: string,
-  envelope: Uint8Array,
+  envelope: Uint8Array | PreparedUpdate,
   options: PublishUpdateOptions
 ): Promise<PublishedUpdate> {
-  if (envelope.length + msgIdHeaderBytes(updateId) <= options.maxPayload) {
-    const ack = await publishWithRetry(js, subject, envelope, updateId, options);
+  const envelopeBytes = envelope instanceof Uint8Array ? envelope.length : envelope.byteLength;
+  if (envelopeBytes + msgIdHeaderBytes(updateId) <= options.maxPayload) {
+    const bytes = envelope instanceof Uint8Array ? envelope : envelope.toBytes();
+    const ack = await publishWithRetry(js, subject, bytes, updateId, options);
     return { streamSeqs: [ack.seq], messages: 1, duplicates: ack.duplicate ? 1 : 0 };
   }
-  const longestChunkId = `${updateId}.${Math.ceil(envelope.length / 1024)}`;
+  const longestChunkId = `${updateId}.${Math.ceil(envelopeBytes / 1024)}`;
   const chunkData =
     options.maxPayload - msgIdHeaderBytes(longestChunkId) - chunkEnvelopeOverhead(updateId);
   if (chunkData < 1024) {
@@ -142,7 +145,10 @@ export async function publishUpdate(
       `the server's max_payload of ${options.maxPayload} bytes leaves too little room for chunk data`
     );
   }
-  const chunks = splitIntoChunks(updateId, envelope, chunkData);
+  const chunks =
+    envelope instanceof Uint8Array
+      ? splitIntoChunks(updateId, envelope, chunkData)
+      : envelope.toChunks(updateId, chunkData);
   const streamSeqs: number[] = [];
   let duplicates = 0;
   for (const [index, chunk] of chunks.entries()) {

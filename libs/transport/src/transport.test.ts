@@ -6,9 +6,11 @@ import {
   decodeEnvelope,
   encodeUpdate,
   formatUpdateId,
+  prepareUpdate,
   updateSubject,
   Reassembler,
   type Manifest,
+  type UpdateFields,
 } from '@asyncfl/protocol';
 import {
   ConnectError,
@@ -31,8 +33,8 @@ import {
   freePort,
 } from './index';
 
-function update(job: string, rank: number, seq: number, size: number) {
-  return encodeUpdate({
+function updateFields(job: string, rank: number, seq: number, size: number): UpdateFields {
+  return {
     job,
     rank,
     workerId: `w-${rank}`,
@@ -45,7 +47,11 @@ function update(job: string, rank: number, seq: number, size: number) {
     trainLoss: 1,
     architectureHash: 'x',
     tensors: [{ name: 'w', shape: [size], values: new Float32Array(size).fill(seq) }],
-  });
+  };
+}
+
+function update(job: string, rank: number, seq: number, size: number) {
+  return encodeUpdate(updateFields(job, rank, seq, size));
 }
 
 function manifest(job: string, version: number): Manifest {
@@ -153,6 +159,41 @@ describe('transport against a real nats-server', () => {
     }
     assert.ok(whole);
     assert.equal(Buffer.compare(Buffer.from(whole), Buffer.from(bytes)), 0);
+  });
+
+  test('prepared update is chunked like its bytes', async () => {
+    const assets = await provisionAssets(nc);
+    const js = jetstream(nc);
+    const fields = updateFields('jobP', 1, 3, 700_000);
+    const id = formatUpdateId({ job: 'jobP', rank: 1, incarnation: 'abc123', seq: 3 });
+    const prepared = prepareUpdate(fields);
+    assert.ok(prepared.byteLength > 2 * nc.info!.max_payload);
+    const published = await publishUpdate(js, updateSubject('jobP', 1), id, prepared, {
+      maxPayload: nc.info!.max_payload,
+    });
+    assert.equal(published.messages, 3);
+
+    const durable = await ensureAggregatorConsumer(assets.jsm, 'jobP', {
+      ackWaitMs: 30_000,
+      maxAckPending: 100,
+    });
+    const consumer = await js.consumers.get(UPDATE_STREAM, durable);
+    const reassembler = new Reassembler<number>({ maxUpdateBytes: 64 << 20, maxOpenSets: 8 });
+    let whole: Uint8Array | undefined;
+    for (let i = 0; i < published.messages; i++) {
+      const msg = await consumer.next({ expires: 5_000 });
+      assert.ok(msg, 'expected a chunk');
+      assert.equal(msg.headers?.get('Nats-Msg-Id'), `${id}.${i}`);
+      const decoded = decodeEnvelope(msg.data);
+      assert.equal(decoded.kind, 'chunk');
+      if (decoded.kind !== 'chunk') return;
+      const result = reassembler.add(decoded.chunk, Date.now(), msg.seq);
+      if (result.status === 'complete') whole = result.bytes;
+      msg.ack();
+    }
+    assert.ok(whole);
+    const expected = encodeUpdate(fields);
+    assert.equal(Buffer.compare(Buffer.from(whole), Buffer.from(expected)), 0);
   });
 
   test('second live claimant of a rank is refused', async () => {

@@ -28,7 +28,7 @@ import {
 import {
   decodeManifest,
   decodeSnapshot,
-  encodeUpdate,
+  prepareUpdate,
   formatUpdateId,
   latestManifestKey,
   newIncarnation,
@@ -456,7 +456,7 @@ export class Worker {
       seq: this.seq,
     });
     const compressed = this.compressor.compress(tensors);
-    const bytes = encodeUpdate(
+    const prepared = prepareUpdate(
       {
         job,
         rank: this.rank,
@@ -476,7 +476,7 @@ export class Worker {
     );
     for (let attempt = 1; !this.stopping || attempt === 1; attempt++) {
       try {
-        const ack = await publishUpdate(this.js, updateSubject(job, this.rank), id, bytes, {
+        const ack = await publishUpdate(this.js, updateSubject(job, this.rank), id, prepared, {
           maxPayload: this.nc.info?.max_payload ?? 1024 * 1024,
           identity: this.identity,
           onRetry: (event) =>
@@ -487,7 +487,7 @@ export class Worker {
         });
         this.lastPublishedSeq = Math.max(...ack.streamSeqs);
         this.log.trace(
-          { updateId: id, streamSeqs: ack.streamSeqs, bytes: bytes.length },
+          { updateId: id, streamSeqs: ack.streamSeqs, bytes: prepared.byteLength },
           'update published'
         );
         return;
