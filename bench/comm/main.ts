@@ -84,8 +84,19 @@ export interface TtaSettings {
   readonly leaveAfterS: number;
   readonly target: number;
   readonly stopAfterS: number;
+  /** Aggregator flags of FedAsync, which the compression runs use too. */
   readonly fedasyncArgs: readonly string[];
-  readonly fedbuffArgs: readonly string[];
+  /** Asynchronous configurations compared with the baseline, in table order. */
+  readonly asyncSystems: readonly AsyncSystem[];
+}
+
+/** One asynchronous configuration: the rule, the aggregator flags and the name in results. */
+export interface AsyncSystem {
+  readonly system: string;
+  readonly rule: 'fedasync' | 'fedbuff';
+  readonly args: readonly string[];
+  /** What the flags change and why, for docs/benchmarks.md. */
+  readonly description: string;
 }
 
 /** When and how one part was measured, with the one-minute load average around it. */
@@ -151,6 +162,33 @@ function describeMachine(): Record<string, string | number> {
 const WORLD = 8;
 const SLOW_RANKS = [6, 7];
 
+const FEDBUFF_K4 = ['--buffer-size', '4', '--snapshot-every', '1'];
+
+/** Asynchronous configurations of the time-to-accuracy runs. */
+const ASYNC_SYSTEMS: readonly AsyncSystem[] = [
+  {
+    system: 'fedasync',
+    rule: 'fedasync',
+    args: [],
+    description:
+      'the service defaults: alpha 0.6, polynomial staleness a = 0.5, a snapshot every 2 versions or 250 ms',
+  },
+  {
+    system: 'fedbuff',
+    rule: 'fedbuff',
+    args: FEDBUFF_K4,
+    description:
+      'a flush and a snapshot every 4 updates, because the default buffer of 8 waits for the slow ranks; otherwise the defaults: server learning rate 1, SGD, polynomial staleness a = 0.5',
+  },
+  {
+    system: 'fedbuff-constant',
+    rule: 'fedbuff',
+    args: [...FEDBUFF_K4, '--staleness', 'constant'],
+    description:
+      'FedBuff with K = 4 and no staleness discount. With 8 workers and K = 4 an update is rarely more than 2 versions stale, and the default weight 1/sqrt(1 + staleness) then mostly shrinks the step',
+  },
+];
+
 /**
  * Returns the workload settings. With `normalStepDelayMs` 0 the workers compute on this
  * machine's CPUs alone, and a slow rank sleeps three steps' worth after each step. Otherwise every
@@ -174,10 +212,8 @@ function ttaSettings(measuredStepMs: number, normalStepDelayMs: number): TtaSett
     target: 0.9,
     // Device time makes every run slower, the baseline most.
     stopAfterS: normalStepDelayMs > 0 ? 120 : 60,
-    // FedAsync keeps the service defaults. FedBuff flushes every 4 updates, half its default
-    // K = 8, because a buffer of 8 waits for the slow ranks among 7 live workers.
     fedasyncArgs: [],
-    fedbuffArgs: ['--buffer-size', '4', '--snapshot-every', '1'],
+    asyncSystems: ASYNC_SYSTEMS,
   };
 }
 
@@ -206,24 +242,18 @@ async function runTta(settings: TtaSettings, name: string): Promise<RunResult[]>
     const common = { workload, target: settings.target, stopAfterS: settings.stopAfterS };
     runs.push(await runSync({ ...common, logDir: join(logRoot, `${name}-sync-${seed}`) }));
     console.error(summarize(runs.at(-1)!));
-    runs.push(
-      await runAsync({
-        ...common,
-        rule: 'fedasync',
-        aggregatorArgs: settings.fedasyncArgs,
-        logDir: join(logRoot, `${name}-fedasync-${seed}`),
-      })
-    );
-    console.error(summarize(runs.at(-1)!));
-    runs.push(
-      await runAsync({
-        ...common,
-        rule: 'fedbuff',
-        aggregatorArgs: settings.fedbuffArgs,
-        logDir: join(logRoot, `${name}-fedbuff-${seed}`),
-      })
-    );
-    console.error(summarize(runs.at(-1)!));
+    for (const { system, rule, args } of settings.asyncSystems) {
+      runs.push(
+        await runAsync({
+          ...common,
+          rule,
+          aggregatorArgs: args,
+          label: system,
+          logDir: join(logRoot, `${name}-${system}-${seed}`),
+        })
+      );
+      console.error(summarize(runs.at(-1)!));
+    }
   }
   return runs;
 }

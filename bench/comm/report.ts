@@ -45,6 +45,14 @@ function describeWorkload(settings: TtaSettings): string {
   ].join(' ');
 }
 
+/** Returns one bullet per asynchronous configuration. */
+function describeAsyncSystems(settings: TtaSettings): string[] {
+  return settings.asyncSystems.map(
+    ({ system, args, description }) =>
+      `  - **${system}**${args.length > 0 ? ` (\`${args.join(' ')}\`)` : ''}: ${description}.`
+  );
+}
+
 function ttaSection(
   tta: CommResults['tta'],
   title: string,
@@ -96,11 +104,9 @@ function ttaSection(
     '',
     ...(describeSystems
       ? [
-          '- **FedAsync** and **FedBuff** run as the real aggregator and worker processes over',
-          '  JetStream. FedAsync keeps the service defaults (alpha 0.6, polynomial staleness',
-          '  a = 0.5, a snapshot every 2 versions or 250 ms).',
-          `  FedBuff runs with \`${settings.fedbuffArgs.join(' ')}\` (server learning rate 1, SGD), a flush and`,
-          '  a snapshot every 4 updates, because its default buffer of 8 waits for the slow ranks.',
+          '- The asynchronous systems run as the real aggregator and worker processes over',
+          '  JetStream:',
+          ...describeAsyncSystems(settings),
           '- **sync-fedavg** is `bench/sync-fedavg.ts`: a coordinator and 8 worker processes over',
           '  core NATS (no persistence) with the same model, shards, seeds and delays. Each round it',
           '  sends the weights to every worker and waits for all live workers, but closes the round',
@@ -187,12 +193,16 @@ function throughputSection(results: CommResults): string[] {
         .filter((r) => r.parameters === parameters && r.mode === 'raw')
         .map((r) => r.updatesPerSecond)
     );
-  // The consumer handles one message at a time, so its processing adds to the transport time.
-  const bounds = (throughput.processing ?? []).map((p) => {
-    const consumerMs = (p.reassembleMs ?? 0) + p.decodeMs + p.applyMs;
-    const rawMs = 1000 / rawRateOf(p.parameters);
-    return `${p.parameters.toLocaleString('en-US')} parameters: ${fixed(consumerMs)} ms of consumer processing on top of ${fixed(rawMs)} ms of raw transport per update, a ratio of at most ${fixed(rawMs / (rawMs + consumerMs), 2)} unless the two overlap`;
-  });
+  const cpuRows = sizes.flatMap((parameters) =>
+    (['raw', 'pipeline'] as const).map((mode) => {
+      const own = throughput.results.filter(
+        (r) => r.parameters === parameters && r.mode === mode && r.cpuMsPerUpdate
+      );
+      const cpu = (process: 'publisher' | 'consumer' | 'server') =>
+        fixed(median(own.map((r) => r.cpuMsPerUpdate[process] ?? Number.NaN)), 2);
+      return `| ${parameters.toLocaleString('en-US')} | ${mode} | ${cpu('publisher')} | ${cpu('consumer')} | ${cpu('server')} | ${fixed(median(own.map((r) => 1000 / r.updatesPerSecond)), 2)} |`;
+    })
+  );
   const rows = sizes.map((parameters) => {
     const of = (mode: 'raw' | 'pipeline') =>
       throughput.results.filter((r) => r.parameters === parameters && r.mode === mode);
@@ -226,22 +236,25 @@ function throughputSection(results: CommResults): string[] {
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
     ...rows,
     '',
-    'CPU time per update of each stage, timed in the benchmark process without NATS (medians of',
-    '15). Encoding and splitting run in the publisher, the rest in the consumer.',
+    'CPU time per update of each process during the runs above (medians of the repeats), from',
+    "`process.cpuUsage()` in the two Node.js processes and nats-server's /proc/PID/stat, with the",
+    'wall time per update for comparison. With 2 cores, the three processes together can spend at',
+    'most twice the wall time.',
     '',
-    '| parameters | encode (ms) | split (ms) | reassemble (ms) | decode (ms) | apply (ms) |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| parameters | mode | publisher (ms) | consumer (ms) | nats-server (ms) | wall time (ms) |',
+    '| ---: | --- | ---: | ---: | ---: | ---: |',
+    ...cpuRows,
+    '',
+    'CPU time per update of each stage of the pipeline, timed in the benchmark process without',
+    'NATS (medians of 15). The publisher encodes; the consumer does the rest.',
+    '',
+    '| parameters | encode (ms) | reassemble (ms) | decode (ms) | apply (ms) |',
+    '| ---: | ---: | ---: | ---: | ---: |',
     ...(throughput.processing ?? []).map(
       (p) =>
-        `| ${p.parameters.toLocaleString('en-US')} | ${fixed(p.encodeMs, 2)} | ${fixed(p.splitMs ?? Number.NaN, 2)} | ${fixed(p.reassembleMs ?? Number.NaN, 2)} | ${fixed(p.decodeMs, 2)} | ${fixed(p.applyMs, 2)} |`
+        `| ${p.parameters.toLocaleString('en-US')} | ${fixed(p.encodeMs, 2)} | ${fixed(p.reassembleMs, 2)} | ${fixed(p.decodeMs, 2)} | ${fixed(p.applyMs, 2)} |`
     ),
     '',
-    ...(bounds.length > 0
-      ? [
-          `Expected from these times: ${bounds.join('; ')}.`,
-          '',
-        ]
-      : []),
   ];
 }
 
@@ -301,7 +314,7 @@ export function renderSection(results: CommResults): string {
     '',
     `Machine: ${m.cpus} x ${m.cpuModel}, ${m.memoryGiB} GiB memory, Node ${m.node},`,
     `${String(m.natsServer).replace('nats-server: ', 'nats-server ')}, ${versions}. The machine may`,
-    "be shared with other builds and tests (see the load averages), so absolute numbers are",
+    'be shared with other builds and tests (see the load averages), so absolute numbers are',
     'noisy. Compare rows measured in the same run. Each part below can be rerun alone with',
     '`npm run bench:comm -- --only PART`. Raw results: [bench/comm.json](bench/comm.json); logs',
     'of every process: `runs/bench-comm/`.',

@@ -3,7 +3,8 @@
 //   tsx bench/comm/throughput-publisher.ts pipeline|raw URL JOB PARAMETERS UPDATES
 //
 // Prepares its data, prints {"ready": true}, waits for a line on stdin, publishes, and prints
-// {"updateBytes": B, "messagesPerUpdate": M} when every publish is acknowledged. `pipeline`
+// {"updateBytes": B, "messagesPerUpdate": M, "cpuMs": C} when every publish is acknowledged, C
+// being this process's CPU time since the start signal. `pipeline`
 // encodes each update and publishes it with publishUpdate. `raw` publishes messages of the same
 // sizes, split the same way, prepared before the start.
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
@@ -49,6 +50,7 @@ let messagesPerUpdate = payloads.length;
 console.log(JSON.stringify({ ready: true }));
 await new Promise((resolve) => process.stdin.once('data', resolve));
 process.stdin.pause();
+const cpuAtStart = process.cpuUsage();
 
 await publishConcurrently(updates, async (index) => {
   const rank = index % PUBLISHERS;
@@ -65,5 +67,8 @@ await publishConcurrently(updates, async (index) => {
   const ack = await publishUpdate(js, subject, id, update, { maxPayload });
   messagesPerUpdate = ack.messages;
 });
-console.log(JSON.stringify({ updateBytes, messagesPerUpdate }));
+const cpu = process.cpuUsage(cpuAtStart);
+console.log(
+  JSON.stringify({ updateBytes, messagesPerUpdate, cpuMs: (cpu.user + cpu.system) / 1000 })
+);
 await nc.close();

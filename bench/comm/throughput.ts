@@ -4,6 +4,7 @@
 // baseline is raw JetStream publish and consume of messages of the same sizes with no
 // processing, on the same nats-server in the same run.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
@@ -26,7 +27,14 @@ import {
   pullBatchSize,
 } from '@asyncfl/transport';
 import { ROOT } from './processes';
-import { PUBLISHERS, encodeBenchUpdate, modelOf, rawPayloads, tensorsOf } from './throughput-model';
+import {
+  PUBLISHERS,
+  encodeBenchUpdate,
+  modelOf,
+  prepareBenchUpdate,
+  rawPayloads,
+  tensorsOf,
+} from './throughput-model';
 
 /** Result of one mode at one model size. */
 export interface ThroughputResult {
@@ -40,9 +48,35 @@ export interface ThroughputResult {
   readonly seconds: number;
   readonly updatesPerSecond: number;
   readonly megabytesPerSecond: number;
+  /**
+   * CPU time per update of the publisher, the consumer and nats-server, in milliseconds. The
+   * server's is null where /proc cannot be read.
+   */
+  readonly cpuMsPerUpdate: {
+    readonly publisher: number;
+    readonly consumer: number;
+    readonly server: number | null;
+  };
 }
 
 export { PUBLISHERS };
+
+/** Clock ticks per second of /proc/<pid>/stat times: USER_HZ, which is 100 on Linux. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** Returns the CPU time of process `pid` in milliseconds, or null without a readable /proc. */
+function processCpuMs(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which may contain spaces, start at the state (field 3).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? (ticks * 1000) / CLOCK_TICKS_PER_SECOND : null;
+  } catch {
+    return null;
+  }
+}
 
 let runCounter = 0;
 
@@ -79,19 +113,21 @@ function startPublisher(
   const lines = createInterface({ input: child.stdout! });
   let markReady!: () => void;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
-  const done = new Promise<{ updateBytes: number; messagesPerUpdate: number }>(
+  const done = new Promise<{ updateBytes: number; messagesPerUpdate: number; cpuMs: number }>(
     (resolve, reject) => {
       lines.on('line', (line) => {
         const parsed = JSON.parse(line) as {
           ready?: boolean;
           updateBytes?: number;
           messagesPerUpdate?: number;
+          cpuMs?: number;
         };
         if (parsed.ready) markReady();
         if (parsed.updateBytes !== undefined) {
           resolve({
             updateBytes: parsed.updateBytes,
             messagesPerUpdate: parsed.messagesPerUpdate!,
+            cpuMs: parsed.cpuMs!,
           });
         }
       });
@@ -137,6 +173,8 @@ async function runMode(
   await publisher.ready;
 
   const startedAt = performance.now();
+  const consumerCpuAtStart = process.cpuUsage();
+  const serverCpuAtStart = processCpuMs(fixture.server.pid);
   publisher.start();
   const consumed = (async () => {
     let received = 0;
@@ -176,9 +214,11 @@ async function runMode(
       if (applied === updates) break;
     }
   })();
-  const { updateBytes, messagesPerUpdate } = await publisher.done;
+  const { updateBytes, messagesPerUpdate, cpuMs: publisherCpuMs } = await publisher.done;
   await consumed;
   const seconds = (performance.now() - startedAt) / 1000;
+  const consumerCpu = process.cpuUsage(consumerCpuAtStart);
+  const serverCpuAtEnd = processCpuMs(fixture.server.pid);
   // The update stream discards new messages when full, so each run removes its own.
   await messages.close();
   await assets.jsm.consumers.delete(UPDATE_STREAM, durable);
@@ -192,15 +232,23 @@ async function runMode(
     seconds,
     updatesPerSecond: updates / seconds,
     megabytesPerSecond: (updates * updateBytes) / seconds / 1e6,
+    cpuMsPerUpdate: {
+      publisher: publisherCpuMs / updates,
+      consumer: (consumerCpu.user + consumerCpu.system) / 1000 / updates,
+      server:
+        serverCpuAtStart === null || serverCpuAtEnd === null
+          ? null
+          : (serverCpuAtEnd - serverCpuAtStart) / updates,
+    },
   };
 }
 
 /** CPU time of each processing stage for one update, in milliseconds (medians). */
 export interface ProcessingCost {
   readonly parameters: number;
+  /** Preparing the update and writing its message, or its chunks above the payload limit. */
   readonly encodeMs: number;
-  /** Splitting into chunks (publisher) and reassembling them (consumer); 0 for one message. */
-  readonly splitMs: number;
+  /** Copying the chunks into one buffer; 0 for an update sent as one message. */
   readonly reassembleMs: number;
   readonly decodeMs: number;
   readonly applyMs: number;
@@ -227,15 +275,18 @@ export function measureProcessing(parameters: number, maxPayload: number): Proce
     new Map(tensorsOf(spec, 0).map((t) => [t.name, t.values]))
   );
   const bytes = encodeBenchUpdate('cost', 0, 1, tensors);
+  const chunkDataBytes = maxPayload - 256;
   const chunked = rawPayloads('cost', parameters, maxPayload).length > 1;
-  const split = () => splitIntoChunks('cost.0.cafe0001.1', bytes, maxPayload - 256);
-  const chunks = split();
+  const encode = () => {
+    const prepared = prepareBenchUpdate('cost', 0, 1, tensors);
+    return chunked ? prepared.toChunks('cost.0.cafe0001.1', chunkDataBytes) : prepared.toBytes();
+  };
+  const chunks = splitIntoChunks('cost.0.cafe0001.1', bytes, chunkDataBytes);
   let decoded: UpdateMessage | undefined;
   let seq = 0;
   return {
     parameters,
-    encodeMs: medianMs(15, () => encodeBenchUpdate('cost', 0, 1, tensors)),
-    splitMs: chunked ? medianMs(15, split) : 0,
+    encodeMs: medianMs(15, encode),
     reassembleMs: chunked
       ? medianMs(15, () => {
           const reassembler = new Reassembler<number>({
