@@ -3,7 +3,7 @@ import { ProtocolDecodeError, InvalidFieldError, UnsafeIntegerError } from './er
 import { float16BitsToFloat32, float32ToFloat16Bits } from './float16';
 import { SCHEMA_VERSION } from './schema';
 import { shapeSize } from './tensors';
-import { prepareUpdateMessage, type PreparedUpdate } from './wire-writer';
+import { encodeSnapshotMessage, prepareUpdateMessage, type PreparedUpdate } from './wire-writer';
 
 const pb = asyncfl.v1;
 
@@ -442,7 +442,7 @@ export type SnapshotFields = Omit<SnapshotMessage, 'schemaVersion'>;
 /** Encodes the weights and optimizer state of one version for the object store. */
 export function encodeSnapshot(snapshot: SnapshotFields): Uint8Array {
   assertWireInteger(snapshot.version, 'version');
-  const message = pb.Snapshot.create({
+  return encodeSnapshotMessage({
     schemaVersion: SCHEMA_VERSION,
     job: snapshot.job,
     version: snapshot.version,
@@ -451,7 +451,6 @@ export function encodeSnapshot(snapshot: SnapshotFields): Uint8Array {
     stateTensors: snapshot.stateTensors.map((t) => encodeTensor(t)),
     stateScalars: { ...snapshot.stateScalars },
   });
-  return pb.Snapshot.encode(message).finish();
 }
 
 /** Decodes a stored snapshot. */

@@ -4,7 +4,9 @@ import fc from 'fast-check';
 import {
   SCHEMA_VERSION,
   decodeEnvelope,
+  decodeSnapshot,
   encodeChunk,
+  encodeSnapshot,
   encodeTensor,
   encodeUpdate,
   prepareUpdate,
@@ -79,6 +81,22 @@ const updateArbitrary = fc.record({
   encoding: fc.constantFrom<TensorEncoding>('float32', 'float16', 'int8', 'topk'),
 });
 
+const sampleDefaults = {
+  job: '',
+  rank: 0,
+  workerId: '',
+  incarnation: '',
+  seq: 0,
+  baseVersion: 0,
+  numExamples: 0,
+  localSteps: 0,
+  localLr: 0,
+  trainLoss: 0,
+  architectureHash: '',
+  privacy: undefined,
+  encoding: 'float32' as const,
+};
+
 type UpdateSample = typeof updateArbitrary extends fc.Arbitrary<infer T> ? T : never;
 
 function updateOf(sample: UpdateSample): UpdateFields {
@@ -130,6 +148,52 @@ test('chunks written in one pass match splitting with protobufjs', () => {
         assert.deepEqual(splitIntoChunks(updateId, envelope, chunkDataBytes), expected);
       }
     ),
+    { numRuns: 300 }
+  );
+});
+
+const snapshotArbitrary = fc.record({
+  job: fc.string({ maxLength: 20, unit: 'binary' }),
+  version: fc.oneof(fc.constant(0), fc.nat(), fc.constant(Number.MAX_SAFE_INTEGER)),
+  architectureHash: fc.oneof(fc.constant(''), fc.constant('cd'.repeat(32))),
+  weights: fc.array(tensorArbitrary, { maxLength: 3 }),
+  stateTensors: fc.array(tensorArbitrary, { maxLength: 3 }),
+  stateScalars: fc.dictionary(
+    fc.string({ maxLength: 12, unit: 'binary' }),
+    fc.oneof(fc.constant(0), fc.constant(-0), fc.double())
+  ),
+});
+
+test('one-pass snapshot encoding matches protobufjs byte for byte', () => {
+  fc.assert(
+    fc.property(snapshotArbitrary, (sample) => {
+      const tensorsOf = (list: typeof sample.weights) =>
+        updateOf({ ...sampleDefaults, tensors: list }).tensors;
+      const snapshot = {
+        job: sample.job,
+        version: sample.version,
+        architectureHash: sample.architectureHash,
+        weights: tensorsOf(sample.weights),
+        stateTensors: tensorsOf(sample.stateTensors),
+        stateScalars: sample.stateScalars,
+      };
+      const expected = pb.Snapshot.encode(
+        pb.Snapshot.create({
+          schemaVersion: SCHEMA_VERSION,
+          job: snapshot.job,
+          version: snapshot.version,
+          architectureHash: snapshot.architectureHash,
+          weights: snapshot.weights.map((t) => encodeTensor(t)),
+          stateTensors: snapshot.stateTensors.map((t) => encodeTensor(t)),
+          stateScalars: { ...snapshot.stateScalars },
+        })
+      ).finish();
+      const bytes = encodeSnapshot(snapshot);
+      assert.deepEqual(bytes, new Uint8Array(expected));
+      const decoded = decodeSnapshot(bytes);
+      assert.equal(decoded.version, snapshot.version);
+      assert.deepEqual(Object.keys(decoded.stateScalars), Object.keys(snapshot.stateScalars));
+    }),
     { numRuns: 300 }
   );
 });

@@ -1,4 +1,4 @@
-// Protobuf encoding of update and chunk envelopes in one pass. The sizes of every nested message
+// Protobuf encoding of update and chunk envelopes, and of snapshots, in one pass. The sizes of every nested message
 // are computed first, so each byte is written once, straight into the message or into the chunk
 // that carries it. protobufjs 8 instead grows its buffer by doubling and shifts a nested
 // message's bytes forward whenever a length prefix needs more than one byte. A 4 MB update went
@@ -12,7 +12,7 @@ import { ChunkError, InvalidFieldError } from './errors';
 
 const textEncoder = new TextEncoder();
 
-/** Wire type 2 (length-delimited) tags of the fields written here. */
+/** Tags (field number and wire type) of the envelope and chunk fields. */
 const TAG = {
   envelopeUpdate: (1 << 3) | 2,
   envelopeChunk: (2 << 3) | 2,
@@ -181,13 +181,13 @@ function writeTensor(out: RegionWriter, tensor: WireTensor): void {
   }
 }
 
-/** Scalar fields of the update message as they go on the wire, in field-number order. */
-type UpdateScalar =
+/** A scalar field of a message as it goes on the wire; lists of them are in field-number order. */
+type ScalarField =
   | { readonly field: number; readonly kind: 'varint'; readonly value: number }
   | { readonly field: number; readonly kind: 'bytes'; readonly value: Uint8Array }
   | { readonly field: number; readonly kind: 'float32' | 'float64'; readonly value: number };
 
-function scalarSize(scalar: UpdateScalar): number {
+function scalarSize(scalar: ScalarField): number {
   switch (scalar.kind) {
     case 'varint':
       return 1 + varintSize(scalar.value);
@@ -200,12 +200,12 @@ function scalarSize(scalar: UpdateScalar): number {
   }
 }
 
-function isDefault(scalar: UpdateScalar): boolean {
+function isDefault(scalar: ScalarField): boolean {
   if (scalar.kind === 'bytes') return scalar.value.length === 0;
   return Object.is(scalar.value, 0);
 }
 
-function writeScalar(out: RegionWriter, scalar: UpdateScalar): void {
+function writeScalar(out: RegionWriter, scalar: ScalarField): void {
   switch (scalar.kind) {
     case 'varint':
       out.byte(scalar.field << 3);
@@ -242,7 +242,7 @@ export class PreparedUpdate {
   private readonly updateSize: number;
 
   constructor(
-    private readonly scalars: readonly UpdateScalar[],
+    private readonly scalars: readonly ScalarField[],
     private readonly tensors: readonly WireTensor[]
   ) {
     let size = 0;
@@ -288,21 +288,23 @@ export class PreparedUpdate {
   }
 }
 
+const text = (value: string | null | undefined) => textEncoder.encode(value ?? '');
+const uint32 = (value: number | null | undefined) => (value ?? 0) >>> 0;
+
+function uint64(value: unknown, field: string): number {
+  const number = Number(value ?? 0);
+  if (!Number.isSafeInteger(number) || number < 0) {
+    throw new InvalidFieldError(
+      field,
+      `must be an integer in [0, 2^53 - 1] (got ${String(value)})`
+    );
+  }
+  return number;
+}
+
 /** Builds the wire form of an update from its protobufjs-shaped message. */
 export function prepareUpdateMessage(update: asyncfl.v1.IUpdate): PreparedUpdate {
-  const text = (value: string | null | undefined) => textEncoder.encode(value ?? '');
-  const uint32 = (value: number | null | undefined) => (value ?? 0) >>> 0;
-  const uint64 = (value: unknown, field: string) => {
-    const number = Number(value ?? 0);
-    if (!Number.isSafeInteger(number) || number < 0) {
-      throw new InvalidFieldError(
-        field,
-        `must be an integer in [0, 2^53 - 1] (got ${String(value)})`
-      );
-    }
-    return number;
-  };
-  const scalars: UpdateScalar[] = [
+  const scalars: ScalarField[] = [
     { field: 1, kind: 'varint', value: uint32(update.schemaVersion) },
     { field: 2, kind: 'bytes', value: text(update.job) },
     { field: 3, kind: 'varint', value: uint32(update.rank) },
@@ -319,6 +321,66 @@ export function prepareUpdateMessage(update: asyncfl.v1.IUpdate): PreparedUpdate
     { field: 15, kind: 'float64', value: update.dpDelta ?? 0 },
   ];
   return new PreparedUpdate(scalars, (update.tensors ?? []).map(prepareTensor));
+}
+
+/** Tags of the snapshot's repeated and map fields. */
+const SNAPSHOT_TAG = {
+  weights: (4 << 3) | 2,
+  stateTensors: (5 << 3) | 2,
+  stateScalars: (6 << 3) | 2,
+  mapKey: (1 << 3) | 2,
+  mapDoubleValue: (2 << 3) | 1,
+} as const;
+
+/**
+ * Encodes a snapshot in one pass, like `prepareUpdateMessage(...).toBytes()` does an update.
+ * Each state scalar is a map entry, written with its key and value even when they are empty or
+ * zero, as protobufjs writes them.
+ */
+export function encodeSnapshotMessage(snapshot: asyncfl.v1.ISnapshot): Uint8Array {
+  const head: ScalarField[] = [
+    { field: 1, kind: 'varint', value: uint32(snapshot.schemaVersion) },
+    { field: 2, kind: 'bytes', value: text(snapshot.job) },
+    { field: 3, kind: 'varint', value: uint64(snapshot.version, 'version') },
+  ];
+  const tail: ScalarField = { field: 7, kind: 'bytes', value: text(snapshot.architectureHash) };
+  const weights = (snapshot.weights ?? []).map(prepareTensor);
+  const stateTensors = (snapshot.stateTensors ?? []).map(prepareTensor);
+  const scalars = Object.entries(snapshot.stateScalars ?? {}).map(([key, value]) => {
+    const keyBytes = text(key);
+    return { key: keyBytes, value, size: delimitedSize(keyBytes.length) + 9 };
+  });
+
+  let size = 0;
+  for (const scalar of [...head, tail]) if (!isDefault(scalar)) size += scalarSize(scalar);
+  for (const tensor of [...weights, ...stateTensors]) size += delimitedSize(tensor.size);
+  for (const entry of scalars) size += delimitedSize(entry.size);
+
+  const bytes = new Uint8Array(size);
+  const out = new RegionWriter([bytes]);
+  for (const scalar of head) if (!isDefault(scalar)) writeScalar(out, scalar);
+  for (const [tag, tensors] of [
+    [SNAPSHOT_TAG.weights, weights],
+    [SNAPSHOT_TAG.stateTensors, stateTensors],
+  ] as const) {
+    for (const tensor of tensors) {
+      out.byte(tag);
+      out.varint(tensor.size);
+      writeTensor(out, tensor);
+    }
+  }
+  for (const entry of scalars) {
+    out.byte(SNAPSHOT_TAG.stateScalars);
+    out.varint(entry.size);
+    out.byte(SNAPSHOT_TAG.mapKey);
+    out.varint(entry.key.length);
+    out.bytes(entry.key);
+    out.byte(SNAPSHOT_TAG.mapDoubleValue);
+    out.float64(entry.value);
+  }
+  if (!isDefault(tail)) writeScalar(out, tail);
+  out.finish();
+  return bytes;
 }
 
 /** Size of a chunk message without its envelope tag and length. */
