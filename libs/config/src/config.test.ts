@@ -62,6 +62,16 @@ test('negative rank is rejected naming flag and value', () => {
   );
 });
 
+test('world above the uint32 rank range is rejected', () => {
+  const problems = problemsOf(() =>
+    loadWorkerConfig({ args: ['--rank', '4294967296', '--world', '4294967297'], env: {} })
+  );
+  assert.ok(
+    problems.some((p) => p.startsWith('--world must be at most 2^32')),
+    problems.join('; ')
+  );
+});
+
 test('zero world and zero count are rejected', () => {
   const problems = problemsOf(() =>
     loadWorkerConfig({ args: ['--world', '0', '--count', '0'], env: {} })

@@ -206,6 +206,12 @@ export function loadWorkerConfig(sources: ConfigSources = {}): WorkerConfig {
   const problems: string[] = [];
   requirePositive(problems, raw.world, '--world');
   requirePositive(problems, raw.count, '--count');
+  // Updates carry the rank as a uint32.
+  if (raw.world > 2 ** 32) {
+    problems.push(
+      `--world must be at most 2^32, the number of ranks an update can name (got ${raw.world})`
+    );
+  }
   const ranks = Array.from({ length: Math.min(raw.count, 4096) }, (_, i) => raw.rank + i);
   checkNatsSecurity(problems, raw.nats, ranks);
   if (raw.world >= 1 && raw.count >= 1 && raw.rank + raw.count > raw.world) {

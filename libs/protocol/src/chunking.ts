@@ -1,6 +1,6 @@
 import { ChunkError } from './errors';
 import type { ChunkMessage } from './codec';
-import { allocateChunks } from './wire-writer';
+import { allocateChunks, copyIntoRegions } from './wire-writer';
 
 /** Splits an encoded envelope into chunk envelopes holding at most `chunkDataBytes` each. */
 export function splitIntoChunks(
@@ -9,11 +9,7 @@ export function splitIntoChunks(
   chunkDataBytes: number
 ): Uint8Array[] {
   const { chunks, regions } = allocateChunks(updateId, envelope.length, chunkDataBytes);
-  let offset = 0;
-  for (const region of regions) {
-    region.set(envelope.subarray(offset, offset + region.length));
-    offset += region.length;
-  }
+  copyIntoRegions(envelope, regions);
   return chunks;
 }
 

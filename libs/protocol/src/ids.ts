@@ -16,8 +16,9 @@ export function assertJobName(job: string, field = 'job'): void {
 
 /** Throws unless `rank` is a non-negative safe integer. */
 export function assertRank(rank: number, field = 'rank'): void {
-  if (!Number.isSafeInteger(rank) || rank < 0) {
-    throw new InvalidFieldError(field, `must be an integer >= 0 (got ${rank})`);
+  // The wire carries the rank as a uint32, so a larger rank would arrive as another number.
+  if (!Number.isSafeInteger(rank) || rank < 0 || rank > 0xffffffff) {
+    throw new InvalidFieldError(field, `must be an integer in [0, 2^32 - 1] (got ${rank})`);
   }
 }
 

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   SCHEMA_VERSION,
+  InvalidFieldError,
+  assertRank,
   decodeEnvelope,
   decodeSnapshot,
   encodeChunk,
@@ -68,9 +70,9 @@ const updateArbitrary = fc.record({
   workerId: fc.string({ maxLength: 20, unit: 'binary' }),
   incarnation: fc.string({ maxLength: 10 }),
   seq: fc.oneof(fc.constant(0), fc.nat(), fc.constant(Number.MAX_SAFE_INTEGER)),
-  baseVersion: fc.oneof(fc.constant(0), fc.nat({ max: 2 ** 40 })),
+  baseVersion: fc.oneof(fc.constant(0), fc.constant(-0), fc.nat({ max: 2 ** 40 })),
   numExamples: fc.oneof(fc.constant(0), fc.nat()),
-  localSteps: fc.nat({ max: 2 ** 32 - 1 }),
+  localSteps: fc.oneof(fc.constant(-0), fc.nat({ max: 2 ** 32 - 1 })),
   localLr: fc.oneof(fc.constant(0), fc.constant(-0), fc.float()),
   trainLoss: fc.oneof(fc.constant(0), fc.double()),
   architectureHash: fc.oneof(fc.constant(''), fc.constant('ab'.repeat(32))),
@@ -237,9 +239,8 @@ test('chunks of a large update decode back to its envelope', () => {
   assert.deepEqual(decoded.update.tensors[0]!.values, values);
 });
 
-test('prepared update writes the values current at write time', () => {
-  const values = new Float32Array([1, 2, 3]);
-  const update: UpdateFields = {
+function smallUpdate(values: Float32Array, overrides: Partial<UpdateFields> = {}): UpdateFields {
+  return {
     job: 'mnist',
     rank: 0,
     workerId: 'w-0',
@@ -251,14 +252,104 @@ test('prepared update writes the values current at write time', () => {
     localLr: 0.1,
     trainLoss: 1,
     architectureHash: '',
-    tensors: [{ name: 'b', shape: [3], values }],
+    tensors: [{ name: 'b', shape: [values.length], values }],
+    ...overrides,
   };
-  const prepared = prepareUpdate(update);
-  values[1] = 20;
-  const decoded = decodeEnvelope(prepared.toBytes());
+}
+
+function decodedValues(bytes: Uint8Array): number[] {
+  const decoded = decodeEnvelope(bytes);
   assert.equal(decoded.kind, 'update');
-  if (decoded.kind !== 'update') return;
-  assert.deepEqual([...decoded.update.tensors[0]!.values], [1, 20, 3]);
+  return decoded.kind === 'update' ? [...decoded.update.tensors[0]!.values] : [];
+}
+
+test('prepared update reads values at first write', () => {
+  const values = new Float32Array([1, 2, 3]);
+  const prepared = prepareUpdate(smallUpdate(values));
+  values[1] = 20;
+  assert.deepEqual(decodedValues(prepared.toBytes()), [1, 20, 3]);
+});
+
+test('prepared update resends its first bytes', () => {
+  const values = new Float32Array(1000).fill(1);
+  const prepared = prepareUpdate(smallUpdate(values));
+  const first = prepared.toChunks('mnist.0.cafe0001.1', 1024);
+  values.fill(2);
+  const again = prepared.toChunks('mnist.0.cafe0001.1', 1024);
+  assert.equal(again, first);
+  assert.deepEqual(decodedValues(prepared.toBytes()), new Array(1000).fill(1));
+  const resized = prepared.toChunks('mnist.0.cafe0001.1', 700);
+  assert.deepEqual(resized, splitIntoChunks('mnist.0.cafe0001.1', prepared.toBytes(), 700));
+});
+
+test('chunks match protobufjs at varint boundaries', () => {
+  // Data lengths and chunk sizes around 2^7, 2^14 and 2^21, where length prefixes grow a byte.
+  for (const count of [31, 32, 4095, 4096, 524_287, 524_288]) {
+    const update = smallUpdate(new Float32Array(count).map((_, i) => i));
+    const envelope = referenceEncoding(update, 'float32');
+    for (const size of [127, 128, 16_383, 16_384, 2 ** 21 - 1, 2 ** 21, envelope.length]) {
+      if (envelope.length / size > 20_000) continue;
+      const expected = referenceChunks('mnist.0.cafe0001.1', envelope, size).map(
+        (chunk) => new Uint8Array(chunk)
+      );
+      const chunks = prepareUpdate(update).toChunks('mnist.0.cafe0001.1', size);
+      assert.deepEqual(chunks, expected, `${count} values in chunks of ${size} bytes`);
+    }
+  }
+});
+
+test('values that would not arrive as sent are rejected', () => {
+  const values = new Float32Array([1, 2]);
+  const cases: [string, () => unknown, RegExp][] = [
+    [
+      'lone surrogate',
+      () => prepareUpdate(smallUpdate(values, { job: 'a\uD800b' })),
+      /'job'.*surrogate/,
+    ],
+    [
+      'rank above uint32',
+      () => prepareUpdate(smallUpdate(values, { rank: 2 ** 32 })),
+      /'rank'.*2\^32/,
+    ],
+    ['negative rank', () => prepareUpdate(smallUpdate(values, { rank: -1 })), /'rank'/],
+    [
+      'fractional steps',
+      () => prepareUpdate(smallUpdate(values, { localSteps: 1.5 })),
+      /'localSteps'/,
+    ],
+    [
+      'fractional shape',
+      () =>
+        prepareUpdate(
+          smallUpdate(values, {
+            tensors: [{ name: 'b', shape: [1.5, 2], values: new Float32Array(3) }],
+          })
+        ),
+      /tensor 'b'/,
+    ],
+    [
+      'surrogate in a scalar key',
+      () =>
+        encodeSnapshot({
+          job: 'mnist',
+          version: 1,
+          architectureHash: '',
+          weights: [],
+          stateTensors: [],
+          stateScalars: { ['k\uDC00']: 1 },
+        }),
+      /stateScalars key/,
+    ],
+  ];
+  for (const [name, run, message] of cases) {
+    assert.throws(
+      run,
+      (err: unknown) => err instanceof InvalidFieldError && message.test(err.message),
+      name
+    );
+  }
+  assert.throws(() => assertRank(2 ** 32), InvalidFieldError);
+  assert.doesNotThrow(() => assertRank(2 ** 32 - 1));
 });
 
 test('chunk size below 1 is rejected', () => {

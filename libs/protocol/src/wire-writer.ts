@@ -6,7 +6,10 @@
 // update and the envelope, and the final copy) before its chunks copied it again.
 //
 // The output is byte for byte what the generated protobufjs code writes for the same message:
-// fields in number order, proto3 defaults left out. Tests compare the two.
+// fields in number order, proto3 defaults left out. Tests compare the two. Unlike protobufjs,
+// the writer rejects what would not arrive as sent: strings with a lone UTF-16 surrogate, which
+// protobufjs writes as bytes that are not UTF-8, and uint32 values outside [0, 2^32 - 1], which
+// protobufjs wraps.
 import type { asyncfl } from './generated/asyncfl.js';
 import { ChunkError, InvalidFieldError } from './errors';
 
@@ -58,7 +61,10 @@ class RegionWriter {
       this.offset = 0;
       region = this.regions[this.index];
     }
-    if (region === undefined) throw new RangeError('message is larger than its computed size');
+    if (region === undefined)
+      throw new RangeError(
+        'message is larger than its computed size; were its arrays resized after it was prepared?'
+      );
     return region;
   }
 
@@ -102,7 +108,9 @@ class RegionWriter {
       this.offset = 0;
     }
     if (this.index < this.regions.length) {
-      throw new RangeError('message is smaller than its computed size');
+      throw new RangeError(
+        'message is smaller than its computed size; were its arrays detached after it was prepared?'
+      );
     }
   }
 }
@@ -117,6 +125,44 @@ function putVarint(target: Uint8Array, position: number, value: number): number 
   return position;
 }
 
+/** Matches a surrogate outside a pair: with the `u` flag a pair is one code point. */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+/** Returns the UTF-8 bytes of `value`, which must not contain a lone UTF-16 surrogate. */
+function text(value: string | null | undefined, field: string): Uint8Array {
+  const string = value ?? '';
+  if (LONE_SURROGATE.test(string)) {
+    throw new InvalidFieldError(
+      field,
+      'contains a lone UTF-16 surrogate, which UTF-8 cannot encode'
+    );
+  }
+  return textEncoder.encode(string);
+}
+
+function uint32(value: number | null | undefined, field: string): number {
+  const number = value ?? 0;
+  if (!Number.isInteger(number) || number < 0 || number > 0xffffffff) {
+    throw new InvalidFieldError(field, `must be an integer in [0, 2^32 - 1] (got ${number})`);
+  }
+  // -0 counts as the default and is left out.
+  return number === 0 ? 0 : number;
+}
+
+function uint64(value: unknown, field: string): number {
+  const number = Number(value ?? 0);
+  if (!Number.isSafeInteger(number) || number < 0) {
+    throw new InvalidFieldError(
+      field,
+      `must be an integer in [0, 2^53 - 1] (got ${String(value)})`
+    );
+  }
+  return number === 0 ? 0 : number;
+}
+
+/** Largest value of the Encoding enum in the schema (ENCODING_TOPK). */
+const MAX_ENCODING = 3;
+
 /** A tensor with its strings encoded and its size computed. */
 interface WireTensor {
   readonly name: Uint8Array;
@@ -130,12 +176,16 @@ interface WireTensor {
 }
 
 function prepareTensor(tensor: asyncfl.v1.ITensor): WireTensor {
-  const name = textEncoder.encode(tensor.name ?? '');
-  const shape = (tensor.shape ?? []).map((dim) => Number(dim) >>> 0);
+  const field = `tensor '${tensor.name ?? ''}'`;
+  const name = text(tensor.name, 'tensor.name');
+  const shape = (tensor.shape ?? []).map((dim) => uint32(Number(dim), `${field} shape`));
   const shapeBytes = shape.reduce((sum, dim) => sum + varintSize(dim), 0);
   const encoding = tensor.encoding ?? 0;
-  if (!Number.isInteger(encoding) || encoding < 0 || encoding > 0x7fffffff) {
-    throw new InvalidFieldError('tensor.encoding', `must be a known encoding (got ${encoding})`);
+  if (!Number.isInteger(encoding) || encoding < 0 || encoding > MAX_ENCODING) {
+    throw new InvalidFieldError(
+      `${field} encoding`,
+      `must be an Encoding value in [0, ${MAX_ENCODING}] (got ${encoding})`
+    );
   }
   const data = tensor.data ?? new Uint8Array(0);
   const scale = tensor.scale ?? 0;
@@ -234,12 +284,18 @@ const TENSORS_TAG = (12 << 3) | 2;
 /**
  * An update envelope whose size is known and whose bytes are written on request, either as one
  * message or directly into the chunks that carry it. The float32 tensors are views of the
- * caller's arrays, so their values must not change until the bytes are written.
+ * caller's arrays, read at the first write. Later requests return the same bytes, so a retried
+ * publish resends exactly what the first attempt sent, whose chunks the server may already
+ * hold under the same ids.
  */
 export class PreparedUpdate {
   /** Size of the whole envelope in bytes. */
   readonly byteLength: number;
   private readonly updateSize: number;
+  private bytes: Uint8Array | undefined;
+  private chunks:
+    | { readonly key: string; readonly chunks: Uint8Array[]; readonly regions: Uint8Array[] }
+    | undefined;
 
   constructor(
     private readonly scalars: readonly ScalarField[],
@@ -270,53 +326,61 @@ export class PreparedUpdate {
     out.finish();
   }
 
-  /** Writes the envelope as one message. */
+  /** Returns the bytes written by an earlier call, if any, as one envelope. */
+  private written(): Uint8Array | undefined {
+    if (this.bytes === undefined && this.chunks !== undefined) {
+      const bytes = new Uint8Array(this.byteLength);
+      let offset = 0;
+      for (const region of this.chunks.regions) {
+        bytes.set(region, offset);
+        offset += region.length;
+      }
+      this.bytes = bytes;
+    }
+    return this.bytes;
+  }
+
+  /** Returns the envelope as one message. */
   toBytes(): Uint8Array {
+    const written = this.written();
+    if (written !== undefined) return written;
     const bytes = new Uint8Array(this.byteLength);
     this.write(new RegionWriter([bytes]));
+    this.bytes = bytes;
     return bytes;
   }
 
   /**
-   * Writes the envelope split into chunk envelopes of at most `chunkDataBytes` data bytes each,
+   * Returns the envelope split into chunk envelopes of at most `chunkDataBytes` data bytes each,
    * the same messages that `splitIntoChunks` makes from `toBytes()`.
    */
   toChunks(updateId: string, chunkDataBytes: number): Uint8Array[] {
+    const key = `${chunkDataBytes} ${updateId}`;
+    if (this.chunks?.key === key) return this.chunks.chunks;
+    const written = this.written();
     const { chunks, regions } = allocateChunks(updateId, this.byteLength, chunkDataBytes);
-    this.write(new RegionWriter(regions));
+    if (written === undefined) this.write(new RegionWriter(regions));
+    else copyIntoRegions(written, regions);
+    this.chunks = { key, chunks, regions };
     return chunks;
   }
-}
-
-const text = (value: string | null | undefined) => textEncoder.encode(value ?? '');
-const uint32 = (value: number | null | undefined) => (value ?? 0) >>> 0;
-
-function uint64(value: unknown, field: string): number {
-  const number = Number(value ?? 0);
-  if (!Number.isSafeInteger(number) || number < 0) {
-    throw new InvalidFieldError(
-      field,
-      `must be an integer in [0, 2^53 - 1] (got ${String(value)})`
-    );
-  }
-  return number;
 }
 
 /** Builds the wire form of an update from its protobufjs-shaped message. */
 export function prepareUpdateMessage(update: asyncfl.v1.IUpdate): PreparedUpdate {
   const scalars: ScalarField[] = [
-    { field: 1, kind: 'varint', value: uint32(update.schemaVersion) },
-    { field: 2, kind: 'bytes', value: text(update.job) },
-    { field: 3, kind: 'varint', value: uint32(update.rank) },
-    { field: 4, kind: 'bytes', value: text(update.workerId) },
-    { field: 5, kind: 'bytes', value: text(update.incarnation) },
+    { field: 1, kind: 'varint', value: uint32(update.schemaVersion, 'schemaVersion') },
+    { field: 2, kind: 'bytes', value: text(update.job, 'job') },
+    { field: 3, kind: 'varint', value: uint32(update.rank, 'rank') },
+    { field: 4, kind: 'bytes', value: text(update.workerId, 'workerId') },
+    { field: 5, kind: 'bytes', value: text(update.incarnation, 'incarnation') },
     { field: 6, kind: 'varint', value: uint64(update.seq, 'seq') },
     { field: 7, kind: 'varint', value: uint64(update.baseVersion, 'baseVersion') },
     { field: 8, kind: 'varint', value: uint64(update.numExamples, 'numExamples') },
-    { field: 9, kind: 'varint', value: uint32(update.localSteps) },
+    { field: 9, kind: 'varint', value: uint32(update.localSteps, 'localSteps') },
     { field: 10, kind: 'float32', value: update.localLr ?? 0 },
     { field: 11, kind: 'float32', value: update.trainLoss ?? 0 },
-    { field: 13, kind: 'bytes', value: text(update.architectureHash) },
+    { field: 13, kind: 'bytes', value: text(update.architectureHash, 'architectureHash') },
     { field: 14, kind: 'float64', value: update.dpEpsilon ?? 0 },
     { field: 15, kind: 'float64', value: update.dpDelta ?? 0 },
   ];
@@ -339,15 +403,19 @@ const SNAPSHOT_TAG = {
  */
 export function encodeSnapshotMessage(snapshot: asyncfl.v1.ISnapshot): Uint8Array {
   const head: ScalarField[] = [
-    { field: 1, kind: 'varint', value: uint32(snapshot.schemaVersion) },
-    { field: 2, kind: 'bytes', value: text(snapshot.job) },
+    { field: 1, kind: 'varint', value: uint32(snapshot.schemaVersion, 'schemaVersion') },
+    { field: 2, kind: 'bytes', value: text(snapshot.job, 'job') },
     { field: 3, kind: 'varint', value: uint64(snapshot.version, 'version') },
   ];
-  const tail: ScalarField = { field: 7, kind: 'bytes', value: text(snapshot.architectureHash) };
+  const tail: ScalarField = {
+    field: 7,
+    kind: 'bytes',
+    value: text(snapshot.architectureHash, 'architectureHash'),
+  };
   const weights = (snapshot.weights ?? []).map(prepareTensor);
   const stateTensors = (snapshot.stateTensors ?? []).map(prepareTensor);
   const scalars = Object.entries(snapshot.stateScalars ?? {}).map(([key, value]) => {
-    const keyBytes = text(key);
+    const keyBytes = text(key, 'stateScalars key');
     return { key: keyBytes, value, size: delimitedSize(keyBytes.length) + 9 };
   });
 
@@ -412,7 +480,7 @@ export function allocateChunks(
   if (!Number.isSafeInteger(chunkDataBytes) || chunkDataBytes < 1) {
     throw new ChunkError(updateId, `chunk size must be an integer >= 1 (got ${chunkDataBytes})`);
   }
-  const id = textEncoder.encode(updateId);
+  const id = text(updateId, 'updateId');
   const count = Math.ceil(totalBytes / chunkDataBytes);
   const chunks: Uint8Array[] = [];
   const regions: Uint8Array[] = [];
@@ -444,4 +512,13 @@ export function allocateChunks(
     chunks.push(chunk);
   }
   return { chunks, regions };
+}
+
+/** Copies `bytes` into `regions`, in order; their lengths add up to that of `bytes`. */
+export function copyIntoRegions(bytes: Uint8Array, regions: readonly Uint8Array[]): void {
+  let offset = 0;
+  for (const region of regions) {
+    region.set(bytes.subarray(offset, offset + region.length));
+    offset += region.length;
+  }
 }
