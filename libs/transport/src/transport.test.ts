@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import {
   decodeEnvelope,
@@ -31,6 +31,7 @@ import {
   DEFAULT_PROVISION_OPTIONS,
   SnapshotError,
   freePort,
+  type JetStreamAssets,
 } from './index';
 
 function updateFields(job: string, rank: number, seq: number, size: number): UpdateFields {
@@ -52,6 +53,38 @@ function updateFields(job: string, rank: number, seq: number, size: number): Upd
 
 function update(job: string, rank: number, seq: number, size: number) {
   return encodeUpdate(updateFields(job, rank, seq, size));
+}
+
+/**
+ * Reads `messages` chunk messages of `job` through the aggregator's durable consumer, checking
+ * that each is a chunk, and returns the reassembled update with the `Nats-Msg-Id` of each chunk.
+ */
+async function consumeChunks(
+  js: JetStreamClient,
+  assets: JetStreamAssets,
+  job: string,
+  messages: number
+): Promise<{ whole: Uint8Array | undefined; msgIds: (string | undefined)[] }> {
+  const durable = await ensureAggregatorConsumer(assets.jsm, job, {
+    ackWaitMs: 30_000,
+    maxAckPending: 100,
+  });
+  const consumer = await js.consumers.get(UPDATE_STREAM, durable);
+  const reassembler = new Reassembler<number>({ maxUpdateBytes: 64 << 20, maxOpenSets: 8 });
+  let whole: Uint8Array | undefined;
+  const msgIds: (string | undefined)[] = [];
+  for (let i = 0; i < messages; i++) {
+    const msg = await consumer.next({ expires: 5_000 });
+    assert.ok(msg, 'expected a chunk');
+    msgIds.push(msg.headers?.get('Nats-Msg-Id'));
+    const decoded = decodeEnvelope(msg.data);
+    assert.equal(decoded.kind, 'chunk');
+    if (decoded.kind !== 'chunk') break;
+    const result = reassembler.add(decoded.chunk, Date.now(), msg.seq);
+    if (result.status === 'complete') whole = result.bytes;
+    msg.ack();
+  }
+  return { whole, msgIds };
 }
 
 function manifest(job: string, version: number): Manifest {
@@ -140,23 +173,7 @@ describe('transport against a real nats-server', () => {
     });
     assert.equal(published.messages, 2);
 
-    const durable = await ensureAggregatorConsumer(assets.jsm, 'jobC', {
-      ackWaitMs: 30_000,
-      maxAckPending: 100,
-    });
-    const consumer = await js.consumers.get(UPDATE_STREAM, durable);
-    const reassembler = new Reassembler<number>({ maxUpdateBytes: 64 << 20, maxOpenSets: 8 });
-    let whole: Uint8Array | undefined;
-    for (let i = 0; i < published.messages; i++) {
-      const msg = await consumer.next({ expires: 5_000 });
-      assert.ok(msg, 'expected a chunk');
-      const decoded = decodeEnvelope(msg.data);
-      assert.equal(decoded.kind, 'chunk');
-      if (decoded.kind !== 'chunk') return;
-      const result = reassembler.add(decoded.chunk, Date.now(), msg.seq);
-      if (result.status === 'complete') whole = result.bytes;
-      msg.ack();
-    }
+    const { whole } = await consumeChunks(js, assets, 'jobC', published.messages);
     assert.ok(whole);
     assert.equal(Buffer.compare(Buffer.from(whole), Buffer.from(bytes)), 0);
   });
@@ -173,24 +190,11 @@ describe('transport against a real nats-server', () => {
     });
     assert.equal(published.messages, 3);
 
-    const durable = await ensureAggregatorConsumer(assets.jsm, 'jobP', {
-      ackWaitMs: 30_000,
-      maxAckPending: 100,
-    });
-    const consumer = await js.consumers.get(UPDATE_STREAM, durable);
-    const reassembler = new Reassembler<number>({ maxUpdateBytes: 64 << 20, maxOpenSets: 8 });
-    let whole: Uint8Array | undefined;
-    for (let i = 0; i < published.messages; i++) {
-      const msg = await consumer.next({ expires: 5_000 });
-      assert.ok(msg, 'expected a chunk');
-      assert.equal(msg.headers?.get('Nats-Msg-Id'), `${id}.${i}`);
-      const decoded = decodeEnvelope(msg.data);
-      assert.equal(decoded.kind, 'chunk');
-      if (decoded.kind !== 'chunk') return;
-      const result = reassembler.add(decoded.chunk, Date.now(), msg.seq);
-      if (result.status === 'complete') whole = result.bytes;
-      msg.ack();
-    }
+    const { whole, msgIds } = await consumeChunks(js, assets, 'jobP', published.messages);
+    assert.deepEqual(
+      msgIds,
+      [0, 1, 2].map((index) => `${id}.${index}`)
+    );
     assert.ok(whole);
     const expected = encodeUpdate(fields);
     assert.equal(Buffer.compare(Buffer.from(whole), Buffer.from(expected)), 0);
