@@ -95,7 +95,7 @@ export interface AsyncSystem {
   readonly system: string;
   readonly rule: 'fedasync' | 'fedbuff';
   readonly args: readonly string[];
-  /** What the flags change and why, for docs/benchmarks.md. */
+  /** Reason for the flags, shown in docs/benchmarks.md. */
   readonly description: string;
 }
 

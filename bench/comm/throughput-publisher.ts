@@ -2,10 +2,10 @@
 //
 //   tsx bench/comm/throughput-publisher.ts pipeline|raw URL JOB PARAMETERS UPDATES
 //
-// Prepares its data, prints {"ready": true}, waits for a line on stdin, publishes, and prints
-// {"updateBytes": B, "messagesPerUpdate": M, "cpuMs": C} when every publish is acknowledged, C
-// being this process's CPU time since the start signal. `pipeline`
-// encodes each update and publishes it with publishUpdate. `raw` publishes messages of the same
+// Prepares its data, prints {"ready": true}, waits for a line on stdin, and publishes. When every
+// publish is acknowledged, it prints {"updateBytes": B, "messagesPerUpdate": M, "cpuMs": C}, where
+// C is this process's CPU time since the start signal. `pipeline` prepares each update and
+// publishes it with publishUpdate. `raw` publishes messages of the same
 // sizes, split the same way, prepared before the start.
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { formatUpdateId, updateSubject } from '@asyncfl/protocol';

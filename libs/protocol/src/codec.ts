@@ -317,8 +317,8 @@ export type UpdateFields = Omit<UpdateMessage, 'schemaVersion'>;
  * Prepares an update for the wire: encodes its tensors with `options` (applied to every tensor,
  * or a function returning the options of each tensor) and computes its size. The bytes are
  * written by `toBytes()` or, for an update above the payload limit, by `toChunks()`. Under
- * `float32` the prepared update reads the caller's arrays when it writes, so keep their values
- * until then.
+ * `float32` the prepared update reads the caller's arrays at its first write, so keep their
+ * values until then.
  */
 export function prepareUpdate(
   update: UpdateFields,

@@ -115,7 +115,7 @@ function updateOf(sample: UpdateSample): UpdateFields {
   };
 }
 
-test('one-pass update encoding matches protobufjs byte for byte', () => {
+test('update bytes match protobufjs', () => {
   fc.assert(
     fc.property(updateArbitrary, (sample) => {
       const update = updateOf(sample);
@@ -130,7 +130,7 @@ test('one-pass update encoding matches protobufjs byte for byte', () => {
   );
 });
 
-test('chunks written in one pass match splitting with protobufjs', () => {
+test('chunks match protobufjs splitting', () => {
   fc.assert(
     fc.property(
       updateArbitrary,
@@ -166,7 +166,7 @@ const snapshotArbitrary = fc.record({
   ),
 });
 
-test('one-pass snapshot encoding matches protobufjs byte for byte', () => {
+test('snapshot bytes match protobufjs', () => {
   fc.assert(
     fc.property(snapshotArbitrary, (sample) => {
       const tensorsOf = (list: typeof sample.weights) =>
@@ -200,7 +200,7 @@ test('one-pass snapshot encoding matches protobufjs byte for byte', () => {
   );
 });
 
-test('chunks of a large update decode back to its envelope', () => {
+test('large update chunks decode back', () => {
   const values = new Float32Array(300_000).map((_, i) => Math.sin(i));
   const update: UpdateFields = {
     job: 'mnist',
@@ -216,9 +216,11 @@ test('chunks of a large update decode back to its envelope', () => {
     architectureHash: 'ab'.repeat(32),
     tensors: [{ name: 'dense/kernel', shape: [1000, 300], values }],
   };
+
   const prepared = prepareUpdate(update);
   const chunks = prepared.toChunks('mnist.7.cafe0001.12', 256 * 1024);
   assert.equal(chunks.length, Math.ceil(prepared.byteLength / (256 * 1024)));
+
   const whole = new Uint8Array(prepared.byteLength);
   let offset = 0;
   for (const [index, bytes] of chunks.entries()) {
@@ -232,6 +234,7 @@ test('chunks of a large update decode back to its envelope', () => {
     offset += envelope.chunk.data.length;
   }
   assert.equal(offset, prepared.byteLength);
+
   const decoded = decodeEnvelope(whole);
   assert.equal(decoded.kind, 'update');
   if (decoded.kind !== 'update') return;
@@ -298,7 +301,7 @@ test('chunks match protobufjs at varint boundaries', () => {
   }
 });
 
-test('values that would not arrive as sent are rejected', () => {
+test('values the wire would alter are rejected', () => {
   const values = new Float32Array([1, 2]);
   const cases: [string, () => unknown, RegExp][] = [
     [
