@@ -2,9 +2,11 @@
 // against. A coordinator sends the global weights to every worker each round, waits for their
 // updates and averages them. A round closes when every live worker has answered, or when the
 // missing ones are later than twice the median answer time of those that did, as deployed
-// synchronous systems do with a round timeout. Late answers are discarded.
+// synchronous systems do with a round timeout. Late answers are discarded. The coordinator
+// evaluates each round's average while the workers train on it, and stops at the target.
 //
 //   tsx bench/sync-fedavg.ts coordinator --nats URL --job J --world 8 --target 0.9 --report F
+//       [--record-weights FILE]
 //   tsx bench/sync-fedavg.ts worker --nats URL --job J --rank R --world 8 [worker flags]
 //
 // Workers take the real worker's flags (model, data, partition, training, including
@@ -24,6 +26,7 @@ import {
   initBackend,
   modelSpec,
   setWeights,
+  WeightsRecorder,
 } from '@asyncfl/model';
 import {
   decodeEnvelope,
@@ -43,7 +46,7 @@ export interface SyncRoundRecord {
   readonly round: number;
   readonly top1: number;
   readonly loss: number;
-  /** Seconds from the first update the coordinator received to this evaluation. */
+  /** Seconds from the first update the coordinator received to the round's average. */
   readonly elapsedS: number;
   readonly answered: number;
   readonly dropped: number;
@@ -62,6 +65,9 @@ export interface SyncReport {
   readonly firstUpdateAt: number;
   readonly rounds: number;
   readonly lateAnswers: number;
+  /** Update messages received, late ones included, and the sum of their payload bytes. */
+  readonly updatesReceived: number;
+  readonly updateBytes: number;
   readonly history: readonly SyncRoundRecord[];
 }
 
@@ -105,6 +111,7 @@ async function runCoordinator(args: string[]): Promise<number> {
       'ready-timeout-s': { type: 'string', default: '180' },
       'model-seed': { type: 'string' },
       report: { type: 'string' },
+      'record-weights': { type: 'string' },
     },
     strict: true,
   });
@@ -146,9 +153,13 @@ async function runCoordinator(args: string[]): Promise<number> {
   let answers = new Map<number, Answer>();
   let firstUpdateAt = 0;
   let lateAnswers = 0;
+  let updatesReceived = 0;
+  let updateBytes = 0;
   let wake: (() => void) | undefined;
   const updateSub: Subscription = nc.subscribe(names.update, {
     callback: (_err, msg) => {
+      updatesReceived += 1;
+      updateBytes += msg.data.length;
       const envelope = decodeEnvelope(msg.data);
       if (envelope.kind !== 'update') return;
       const update = envelope.update;
@@ -178,9 +189,24 @@ async function runCoordinator(args: string[]): Promise<number> {
   }
   helloSub.unsubscribe();
 
+  const recorder =
+    values['record-weights'] !== undefined
+      ? new WeightsRecorder(values['record-weights'], spec)
+      : undefined;
   const history: SyncRoundRecord[] = [];
   let timeToTargetS: number | null = null;
   let stopReason: SyncReport['stopReason'] = 'time_budget';
+  // The last averaged round, evaluated while the workers train on its weights, so that the
+  // evaluation does not hold up the next round.
+  let unevaluated: Omit<SyncRoundRecord, 'top1' | 'loss'> | undefined;
+  const evaluateRound = (closed: Omit<SyncRoundRecord, 'top1' | 'loss'>): boolean => {
+    const result = evaluate(model, test.images, test.labels, { batchSize: 500 });
+    history.push({ ...closed, top1: result.top1, loss: result.loss });
+    if (result.top1 < target) return false;
+    timeToTargetS = closed.elapsedS;
+    stopReason = 'target_accuracy';
+    return true;
+  };
   for (round = 1; ; round++) {
     answers = new Map();
     roundStartedAt = Date.now();
@@ -193,6 +219,8 @@ async function runCoordinator(args: string[]): Promise<number> {
       stateScalars: {},
     });
     nc.publish(names.round, snapshot);
+    if (round === 1) recorder?.append(0, roundStartedAt, weights);
+    if (unevaluated !== undefined && evaluateRound(unevaluated)) break;
     // Wait for every live worker, or until the missing ones are past the round timeout.
     for (;;) {
       const latencies = [...answers.values()].map((a) => a.latencyMs);
@@ -208,24 +236,21 @@ async function runCoordinator(args: string[]): Promise<number> {
     answers = new Map();
     federatedAverage(weights, spec, roundAnswers);
     setWeights(model, weights);
-    const result = evaluate(model, test.images, test.labels, { batchSize: 500 });
-    const elapsedS = (Date.now() - firstUpdateAt) / 1000;
-    history.push({
+    const averagedAt = Date.now();
+    recorder?.append(round, averagedAt, weights);
+    unevaluated = {
       round,
-      top1: result.top1,
-      loss: result.loss,
-      elapsedS,
+      elapsedS: (averagedAt - firstUpdateAt) / 1000,
       answered: roundAnswers.length,
       dropped: world - left.size - roundAnswers.length,
-      roundS: (Date.now() - roundStartedAt) / 1000,
-    });
-    if (result.top1 >= target) {
-      timeToTargetS = elapsedS;
-      stopReason = 'target_accuracy';
+      roundS: (averagedAt - roundStartedAt) / 1000,
+    };
+    if (averagedAt - firstUpdateAt >= budgetMs) {
+      evaluateRound(unevaluated);
       break;
     }
-    if (Date.now() - firstUpdateAt >= budgetMs) break;
   }
+  recorder?.close();
   nc.publish(names.done, new Uint8Array(0));
   await nc.flush();
   updateSub.unsubscribe();
@@ -241,6 +266,8 @@ async function runCoordinator(args: string[]): Promise<number> {
     firstUpdateAt,
     rounds: history.length,
     lateAnswers,
+    updatesReceived,
+    updateBytes,
     history,
   };
   writeFileSync(values.report, `${JSON.stringify(report, null, 2)}\n`);

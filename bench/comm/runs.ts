@@ -1,10 +1,27 @@
 // One training run of the benchmarks: the real aggregator and workers (FedAsync or FedBuff) or
 // the synchronous FedAvg baseline, on a nats-server started for the run, with some workers slowed
 // down and one leaving. Every run reports accuracy against seconds since its first update.
+//
+// Accuracy is measured after the run: the aggregator and the baseline's coordinator write every
+// version of the model with the time it was made (`--record-weights`), and each version is
+// evaluated on the held-out digits once the run is over. Evaluations during the run would take
+// CPU from the workers on the shared cores, and a version evaluated only every few versions would
+// be seen late.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { LocalNatsServer, connectNats, provisionAssets } from '@asyncfl/transport';
+import { loadWorkerConfig } from '@asyncfl/config';
+import { loadDataSplit } from '@asyncfl/data';
+import {
+  createModel,
+  evaluate,
+  initBackend,
+  readWeightsRecord,
+  setWeights,
+} from '@asyncfl/model';
+import { jobUpdateFilter } from '@asyncfl/protocol';
+import { LocalNatsServer, UPDATE_STREAM, connectNats, provisionAssets } from '@asyncfl/transport';
 import type { SyncReport } from '../sync-fedavg';
 import { startTsx, stopAll, type RunningProcess } from './processes';
 
@@ -34,11 +51,44 @@ export interface CurvePoint {
   readonly top1: number;
 }
 
+/**
+ * Evaluates every version in a weights record on the held-out digits and returns top-1 accuracy
+ * against seconds since `startMs`, for versions made from `startMs` to `startMs + untilS`.
+ */
+export async function evaluateRecord(
+  path: string,
+  workload: Workload,
+  startMs: number,
+  untilS: number
+): Promise<CurvePoint[]> {
+  const config = loadWorkerConfig({ args: workerFlags(workload, 0), env: {} });
+  await initBackend(config.backend);
+  const { test } = loadDataSplit(config.data);
+  const model = createModel(config.model.name, {
+    hidden: [...config.model.hidden],
+    seed: config.model.seed,
+    inputShape: test.imageShape,
+  });
+  const curve: CurvePoint[] = [];
+  try {
+    for (const { timeMs, weights } of readWeightsRecord(path).versions) {
+      // The initial model may be recorded before the first update; it counts as time 0.
+      const s = Math.max(0, (timeMs - startMs) / 1000);
+      if (s > untilS) break;
+      setWeights(model, weights);
+      curve.push({ s, top1: evaluate(model, test.images, test.labels, { batchSize: 500 }).top1 });
+    }
+  } finally {
+    model.dispose();
+  }
+  return curve;
+}
+
 /** Result of one run. */
 export interface RunResult {
   readonly system: string;
   readonly seed: number;
-  /** Seconds from the first update to the first evaluation at or above the target; null if never. */
+  /** Seconds from the first update to the first version at or above the target; null if never. */
   readonly timeToTargetS: number | null;
   readonly curve: readonly CurvePoint[];
   /** Updates published by workers, and their mean size on the wire (message payload only). */
@@ -59,9 +109,9 @@ export interface RunResult {
 export interface AsyncRunOptions {
   readonly rule: 'fedasync' | 'fedbuff';
   readonly workload: Workload;
-  /** Stop at this top-1 accuracy; 0 runs until `stopAfterS`. */
+  /** Top-1 accuracy whose time is reported; 0 reports none. */
   readonly target: number;
-  /** Stop this many seconds after the first update at the latest. */
+  /** Seconds after the first update at which the run stops. */
   readonly stopAfterS: number;
   readonly logDir: string;
   readonly aggregatorArgs?: readonly string[];
@@ -95,18 +145,19 @@ export function workerFlags(workload: Workload, rank: number): string[] {
   return flags;
 }
 
-/** Counts the update messages of a job on the wire, from the bench's own subscription. */
-class WireCounter {
+/**
+ * Time at which the first update of a job appears on the wire, from the bench's own
+ * subscription. It ends after that message, so that the bench does not receive a copy of every
+ * update while the run shares the CPUs.
+ */
+class FirstUpdate {
   firstAt = 0;
-  messages = 0;
-  bytes = 0;
 
   constructor(nc: NatsConnection, subject: string) {
     nc.subscribe(subject, {
-      callback: (_err, msg) => {
-        if (this.firstAt === 0) this.firstAt = Date.now();
-        this.messages += 1;
-        this.bytes += msg.data.length;
+      max: 1,
+      callback: () => {
+        this.firstAt = Date.now();
       },
     });
   }
@@ -120,10 +171,33 @@ class WireCounter {
   }
 }
 
+/** Counts the update messages of a job in the update stream and sums their payload bytes. */
+async function countStreamUpdates(
+  nc: NatsConnection,
+  job: string
+): Promise<{ messages: number; bytes: number }> {
+  const js = jetstream(nc);
+  const jsm = await jetstreamManager(nc);
+  const info = await jsm.streams.info(UPDATE_STREAM, { subjects_filter: jobUpdateFilter(job) });
+  const total = Object.values(info.state.subjects ?? {}).reduce((sum, n) => sum + n, 0);
+  let messages = 0;
+  let bytes = 0;
+  if (total === 0) return { messages, bytes };
+  const consumer = await js.consumers.get(UPDATE_STREAM, { filter_subjects: jobUpdateFilter(job) });
+  while (messages < total) {
+    const msg = await consumer.next({ expires: 5_000 });
+    if (msg === null) {
+      throw new Error(`read ${messages} of the ${total} update messages of job '${job}'`);
+    }
+    messages += 1;
+    bytes += msg.data.length;
+  }
+  return { messages, bytes };
+}
+
 interface AggregatorReport {
   readonly versions: number;
   readonly appliedByRank: Readonly<Record<string, number>>;
-  readonly history: readonly { readonly top1: number; readonly elapsedS: number }[];
 }
 
 function mean(values: readonly number[]): number {
@@ -135,7 +209,7 @@ function timeToTarget(curve: readonly CurvePoint[], target: number): number | nu
   return curve.find((point) => point.top1 >= target)?.s ?? null;
 }
 
-/** Runs the aggregator and `world` workers as processes until the target or the time limit. */
+/** Runs the aggregator and `world` workers as processes until the time limit. */
 export async function runAsync(options: AsyncRunOptions): Promise<RunResult> {
   const { workload, logDir } = options;
   const startedAt = Date.now();
@@ -143,10 +217,11 @@ export async function runAsync(options: AsyncRunOptions): Promise<RunResult> {
   const processes: RunningProcess[] = [];
   const job = `bench${workload.seed}`;
   const reportPath = join(logDir, 'report.json');
+  const recordPath = join(logDir, 'versions.bin');
   let nc: NatsConnection | undefined;
   try {
     nc = await connectNats({ servers: [server.url], name: 'bench-observer' });
-    const wire = new WireCounter(nc, `fl.${job}.update.>`);
+    const wire = new FirstUpdate(nc, jobUpdateFilter(job));
     // Workers start first and wait for the aggregator's first manifest, so that they all begin
     // training at once, as in the baseline, whose first round waits for every worker's hello.
     await provisionAssets(nc);
@@ -173,6 +248,7 @@ export async function runAsync(options: AsyncRunOptions): Promise<RunResult> {
     }
     processes.push(...workers);
     await Promise.all(workers.map((worker) => worker.waitForLog('rank claimed')));
+    // The run ends at the time limit, because nothing evaluates the model while it trains.
     const aggregator = startTsx(
       'aggregator',
       'services/aggregator/src/main.ts',
@@ -183,8 +259,6 @@ export async function runAsync(options: AsyncRunOptions): Promise<RunResult> {
         job,
         '--rule',
         options.rule,
-        '--target-accuracy',
-        String(options.target),
         '--report',
         reportPath,
         '--http-port',
@@ -192,14 +266,15 @@ export async function runAsync(options: AsyncRunOptions): Promise<RunResult> {
         '--model-seed',
         String(workload.seed),
         '--eval-every',
-        options.rule === 'fedbuff' ? '1' : '4',
+        '0',
+        '--record-weights',
+        recordPath,
         ...(options.aggregatorArgs ?? []),
       ],
       logDir
     );
     processes.push(aggregator);
-    const consuming = await aggregator.waitForLog('consuming updates');
-    const consumingAt = Number(consuming.time);
+    await aggregator.waitForLog('consuming updates');
     await wire.waitForFirst(180_000);
     const stopTimer = setTimeout(
       () => aggregator.child.kill('SIGTERM'),
@@ -211,21 +286,20 @@ export async function runAsync(options: AsyncRunOptions): Promise<RunResult> {
       throw new Error(`the aggregator exited with code ${code}; see ${logDir}/aggregator.log`);
     }
     const report = JSON.parse(readFileSync(reportPath, 'utf8')) as AggregatorReport;
-    const curve = report.history
-      .map((h) => ({ s: (consumingAt + h.elapsedS * 1000 - wire.firstAt) / 1000, top1: h.top1 }))
-      .filter((point) => point.s <= options.stopAfterS);
     // Workers exit on the final manifest; the grace period covers one update in progress.
     await Promise.race([
       Promise.all(processes.map((p) => p.exited)),
       new Promise((resolve) => setTimeout(resolve, 20_000)),
     ]);
+    const curve = await evaluateRecord(recordPath, workload, wire.firstAt, options.stopAfterS);
+    const sent = await countStreamUpdates(nc, job);
     return {
       system: options.label ?? options.rule,
       seed: workload.seed,
       timeToTargetS: timeToTarget(curve, options.target),
       curve,
-      updatesPublished: wire.messages,
-      meanUpdateBytes: wire.messages > 0 ? wire.bytes / wire.messages : 0,
+      updatesPublished: sent.messages,
+      meanUpdateBytes: sent.messages > 0 ? sent.bytes / sent.messages : 0,
       steps: report.versions,
       wallS: (Date.now() - startedAt) / 1000,
       appliedByRank: report.appliedByRank,
@@ -240,7 +314,9 @@ export async function runAsync(options: AsyncRunOptions): Promise<RunResult> {
 /** Settings of a run of the synchronous baseline. */
 export interface SyncRunOptions {
   readonly workload: Workload;
+  /** Top-1 accuracy at which the coordinator stops, by its own evaluations during the run. */
   readonly target: number;
+  /** Seconds after the first update at which the run stops at the latest. */
   readonly stopAfterS: number;
   readonly logDir: string;
 }
@@ -253,10 +329,11 @@ export async function runSync(options: SyncRunOptions): Promise<RunResult> {
   const processes: RunningProcess[] = [];
   const job = `sync${workload.seed}`;
   const reportPath = join(logDir, 'report.json');
+  const recordPath = join(logDir, 'versions.bin');
   let nc: NatsConnection | undefined;
   try {
     nc = await connectNats({ servers: [server.url], name: 'bench-observer' });
-    const wire = new WireCounter(nc, `syncfl.${job}.update`);
+    const wire = new FirstUpdate(nc, `syncfl.${job}.update`);
     const coordinator = startTsx(
       'coordinator',
       'bench/sync-fedavg.ts',
@@ -276,6 +353,8 @@ export async function runSync(options: SyncRunOptions): Promise<RunResult> {
         String(workload.seed),
         '--report',
         reportPath,
+        '--record-weights',
+        recordPath,
       ],
       logDir
     );
@@ -295,18 +374,18 @@ export async function runSync(options: SyncRunOptions): Promise<RunResult> {
       throw new Error(`the coordinator exited with code ${code}; see ${logDir}/coordinator.log`);
     }
     const report = JSON.parse(readFileSync(reportPath, 'utf8')) as SyncReport;
-    const curve = report.history.map((h) => ({ s: h.elapsedS, top1: h.top1 }));
     await Promise.race([
       Promise.all(processes.map((p) => p.exited)),
       new Promise((resolve) => setTimeout(resolve, 20_000)),
     ]);
+    const curve = await evaluateRecord(recordPath, workload, wire.firstAt, options.stopAfterS);
     return {
       system: 'sync-fedavg',
       seed: workload.seed,
-      timeToTargetS: report.timeToTargetS,
+      timeToTargetS: timeToTarget(curve, options.target),
       curve,
-      updatesPublished: wire.messages,
-      meanUpdateBytes: wire.messages > 0 ? wire.bytes / wire.messages : 0,
+      updatesPublished: report.updatesReceived,
+      meanUpdateBytes: report.updatesReceived > 0 ? report.updateBytes / report.updatesReceived : 0,
       steps: report.rounds,
       wallS: (Date.now() - startedAt) / 1000,
       meanAnswered: mean(report.history.map((h) => h.answered)),

@@ -2,9 +2,11 @@
 // hand before adding them to bench/comm/main.ts:
 //
 //   tsx bench/comm/tta-probe.ts sync|fedasync|fedbuff [--seed N] [--slow-step-delay-ms MS]
-//       [--worker-args "FLAGS"] [-- AGGREGATOR FLAGS]
+//       [--stop-after-s S] [--worker-args "FLAGS"] [-- AGGREGATOR FLAGS]
 //
-// FedBuff runs with `--buffer-size 4 --snapshot-every 1` unless the aggregator flags set a buffer
+// An asynchronous run stops S seconds (default 8) after its first update, and the baseline at
+// 90% or after 60 s.
+// FedBuff runs with `--buffer-size 3 --snapshot-every 1` unless the aggregator flags set a buffer
 // size. Prints the seconds to 90% held-out top-1, the updates sent and the versions made.
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,6 +18,7 @@ const { values, positionals } = parseArgs({
     // Three times a step of about 8 ms, as bench/comm/main.ts sets from its calibration.
     'slow-step-delay-ms': { type: 'string', default: '25' },
     'worker-args': { type: 'string', default: '' },
+    'stop-after-s': { type: 'string', default: '8' },
   },
   allowPositionals: true,
   strict: true,
@@ -52,9 +55,10 @@ if (system === 'sync') {
 } else {
   const fedbuffDefaults = aggregatorFlags.includes('--buffer-size')
     ? ['--snapshot-every', '1']
-    : ['--buffer-size', '4', '--snapshot-every', '1'];
+    : ['--buffer-size', '3', '--snapshot-every', '1'];
   result = await runAsync({
     ...common,
+    stopAfterS: Number(values['stop-after-s']),
     rule: system,
     workerArgs: values['worker-args']!.split(' ').filter(Boolean),
     aggregatorArgs:

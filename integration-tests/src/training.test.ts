@@ -4,8 +4,9 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { jetstream } from '@nats-io/jetstream';
-import { encodeUpdate, updateSubject } from '@asyncfl/protocol';
-import { connectNats, provisionAssets } from '@asyncfl/transport';
+import { readWeightsRecord } from '@asyncfl/model';
+import { decodeSnapshot, encodeUpdate, updateSubject } from '@asyncfl/protocol';
+import { connectNats, getSnapshot, provisionAssets } from '@asyncfl/transport';
 import { assertReplayMatches, readStreamUpdates } from './audit';
 import {
   publishedUpdateIds,
@@ -50,6 +51,8 @@ describe('asynchronous training on MNIST digits', () => {
       report,
       '--export-dir',
       join(dir, 'model'),
+      '--record-weights',
+      join(dir, 'versions.bin'),
     ];
     const aggregator = startService('aggregator', aggregatorArgs);
     const workers = startService('worker', [
@@ -123,6 +126,27 @@ describe('asynchronous training on MNIST digits', () => {
       snapshots: (await provisionAssets(nc)).snapshots,
     });
     assert.equal(replayed, result.updatesApplied);
+
+    // The weights record holds every version from the first consumed one to the final one, and
+    // its last entry is the final snapshot's model.
+    const record = readWeightsRecord(join(dir, 'versions.bin'));
+    assert.equal(record.truncatedBytes, 0);
+    const recordedVersions = record.versions.map((v) => v.version);
+    const finalManifest = manifests.at(-1)!;
+    assert.deepEqual(
+      recordedVersions,
+      Array.from({ length: finalManifest.version + 1 }, (_, version) => version)
+    );
+    for (let i = 1; i < record.versions.length; i++) {
+      assert.ok(record.versions[i]!.timeMs >= record.versions[i - 1]!.timeMs, `time of entry ${i}`);
+    }
+    const finalSnapshot = decodeSnapshot(
+      await getSnapshot((await provisionAssets(nc)).snapshots, finalManifest)
+    );
+    const lastRecorded = record.versions.at(-1)!.weights;
+    for (const tensor of finalSnapshot.weights) {
+      assert.deepEqual(lastRecorded.get(tensor.name), tensor.values, `tensor ${tensor.name}`);
+    }
 
     const rejected = manifests.flatMap((m) => m.covers.rejected);
     const reasons = new Set(rejected.map((r) => r.reason));

@@ -117,6 +117,23 @@ test('aggregator rejects ack wait shorter than the snapshot interval', () => {
   assert.match(problems[0]!, /must exceed 'snapshot.intervalMs'/);
 });
 
+test('aggregator evaluation every 0 needs no target', () => {
+  const config = loadAggregatorConfig({
+    args: ['--eval-every', '0', '--record-weights', '/tmp/versions.bin'],
+    env: {},
+  });
+  assert.equal(config.evaluation.every, 0);
+  assert.equal(config.evaluation.recordWeights, '/tmp/versions.bin');
+  assert.equal(loadAggregatorConfig({ args: [], env: {} }).evaluation.recordWeights, '');
+
+  const problems = problemsOf(() =>
+    loadAggregatorConfig({ args: ['--eval-every', '0', '--target-accuracy', '0.9'], env: {} })
+  );
+  assert.equal(problems.length, 1, problems.join('\n'));
+  assert.match(problems[0]!, /'stop.targetAccuracy' \(--target-accuracy\) is 0.9/);
+  assert.match(problems[0]!, /--eval-every to 1 or more/);
+});
+
 test('aggregator pull size defaults to 16 MiB and rejects tiny values', () => {
   assert.equal(loadAggregatorConfig({ args: [], env: {} }).consumer.pullMaxBytes, 16 * 1024 * 1024);
   const problems = problemsOf(() =>

@@ -171,7 +171,11 @@ export function loadAggregatorConfig(sources: ConfigSources = {}): AggregatorCon
   requirePositive(problems, raw.rule.bufferSize, "'rule.bufferSize' (--buffer-size)");
   checkNatsSecurity(problems, raw.nats, []);
   requirePositive(problems, raw.snapshot.every, "'snapshot.every' (--snapshot-every)");
-  requirePositive(problems, raw.evaluation.every, "'evaluation.every' (--eval-every)");
+  if (raw.evaluation.every === 0 && raw.stop.targetAccuracy > 0) {
+    problems.push(
+      `'stop.targetAccuracy' (--target-accuracy) is ${raw.stop.targetAccuracy}, but 'evaluation.every' (--eval-every) is 0, so no evaluation could reach it: set --eval-every to 1 or more`
+    );
+  }
   if (raw.stop.targetAccuracy > 1) {
     problems.push(
       `'stop.targetAccuracy' (--target-accuracy) must be in [0, 1] (got ${raw.stop.targetAccuracy})`

@@ -311,11 +311,18 @@ export function aggregatorSchema() {
     },
     evaluation: {
       every: {
-        doc: 'Evaluate the global model on the held-out set every this many versions',
+        doc: 'Evaluate the global model on the held-out set every this many versions; 0 evaluates only the final model',
         format: 'nat',
         default: 10,
         env: 'FL_EVAL_EVERY',
         arg: 'eval-every',
+      },
+      recordWeights: {
+        doc: 'File to write every new version of the model to, with the time it was made, for evaluating the run afterwards (read it with readWeightsRecord); empty disables. The file is replaced at start',
+        format: String,
+        default: '',
+        env: 'FL_RECORD_WEIGHTS',
+        arg: 'record-weights',
       },
     },
     stop: {

@@ -67,7 +67,7 @@ export interface AggregatorConfig {
     readonly intervalMs: number;
     readonly retain: number;
   };
-  readonly evaluation: { readonly every: number };
+  readonly evaluation: { readonly every: number; readonly recordWeights: string };
   readonly stop: {
     readonly targetAccuracy: number;
     readonly maxVersions: number;

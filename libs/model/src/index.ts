@@ -38,4 +38,6 @@ export type { DpTrainerOptions } from './dp-train';
 export type { PerExampleMethod } from './per-example';
 export type { Batch, TrainerOptions, TrainStepsResult } from './train';
 export { architectureHash, getWeights, modelSpec, setWeights } from './weights';
+export { readWeightsRecord, WeightsRecorder } from './weights-record';
+export type { RecordedVersion, WeightsRecordContents } from './weights-record';
 export { registerWasmGradientKernels, WASM_GRADIENT_KERNELS } from './wasm-kernels';

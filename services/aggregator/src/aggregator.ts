@@ -19,6 +19,7 @@ import {
   initBackend,
   modelSpec,
   setWeights,
+  WeightsRecorder,
 } from '@asyncfl/model';
 import {
   ChunkError,
@@ -137,6 +138,8 @@ export class Aggregator {
   private lastSnapshotAt = Date.now();
   private readonly retained: string[] = [];
   private metrics: EvaluationMetrics | null = null;
+  /** Writer of `evaluation.recordWeights`; undefined when the option is empty or a write failed. */
+  private recorder: WeightsRecorder | undefined;
   private lastEvaluatedVersion = -1;
 
   private readonly startedAt = new Date();
@@ -195,6 +198,11 @@ export class Aggregator {
     });
     this.spec = modelSpec(this.model);
     this.archHash = architectureHash(this.spec);
+    // Opened before connecting, so that a path that cannot be written stops the service early.
+    if (config.evaluation.recordWeights !== '') {
+      this.recorder = new WeightsRecorder(config.evaluation.recordWeights, this.spec);
+      log.info({ path: config.evaluation.recordWeights }, 'recording every version of the model');
+    }
     log.info(
       { model: config.model.name, tensors: this.spec.length, testExamples: this.testSet.count },
       'model and held-out set ready'
@@ -354,6 +362,7 @@ export class Aggregator {
     const consumer = await jetstream(this.nc).consumers.get(UPDATE_STREAM, durable);
     this.trainingStartedAt = Date.now();
     this.lastSnapshotAt = Date.now();
+    this.recordVersion();
     this.timer = setInterval(
       () => void this.enqueue(() => this.onTick()),
       Math.min(500, config.snapshot.intervalMs || 500)
@@ -668,7 +677,9 @@ export class Aggregator {
 
   private async afterNewVersion(): Promise<void> {
     const version = this.rule.version;
-    if (version - this.lastEvaluatedVersion >= this.config.evaluation.every) this.runEvaluation();
+    this.recordVersion();
+    const every = this.config.evaluation.every;
+    if (every > 0 && version - this.lastEvaluatedVersion >= every) this.runEvaluation();
     const stop = this.config.stop;
     if (this.stopReason === null) {
       if (stop.targetAccuracy > 0 && this.metrics && this.metrics.top1 >= stop.targetAccuracy)
@@ -686,6 +697,30 @@ export class Aggregator {
     }
     if (version - Math.max(this.snapshotVersion, 0) >= this.config.snapshot.every)
       await this.writeSnapshot(false);
+  }
+
+  /** Appends the current version to the weights record; a failed write ends the recording. */
+  private recordVersion(): void {
+    if (this.recorder === undefined) return;
+    try {
+      this.recorder.append(this.rule.version, Date.now(), this.rule.weights);
+    } catch (err) {
+      this.log.error(
+        { err, path: this.recorder.path, version: this.rule.version },
+        'writing the weights record failed; recording stops and training goes on'
+      );
+      this.closeRecorder();
+    }
+  }
+
+  private closeRecorder(): void {
+    const recorder = this.recorder;
+    this.recorder = undefined;
+    try {
+      recorder?.close();
+    } catch (err) {
+      this.log.warn({ err, path: recorder?.path }, 'closing the weights record failed');
+    }
   }
 
   private runEvaluation(): void {
@@ -969,6 +1004,7 @@ export class Aggregator {
   /** Closes the NATS connection. */
   async close(): Promise<void> {
     clearInterval(this.timer);
+    this.closeRecorder();
     if (this.nc && !this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
   }
 }
