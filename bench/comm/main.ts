@@ -179,7 +179,7 @@ const ASYNC_SYSTEMS: readonly AsyncSystem[] = [
     rule: 'fedbuff',
     args: FEDBUFF_K3,
     description:
-      'a flush and a snapshot every 3 updates, half of the 6 workers at full speed, because the default buffer of 8 waits for the slow ranks; otherwise the defaults: server learning rate 1, SGD, polynomial staleness a = 0.5. K = 3 was chosen by hand trials with `bench/comm/tta-probe.ts` on this workload (see the notes below)',
+      'a flush and a snapshot every 3 updates, half of the 6 workers at full speed. The default buffer of 8 would wait for the slow ranks. Otherwise the defaults: server learning rate 1, SGD, polynomial staleness a = 0.5. K = 3 was chosen by hand trials with `bench/comm/tta-probe.ts` on this workload (see the notes below)',
   },
   {
     system: 'fedbuff-k4',

@@ -13,13 +13,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { loadWorkerConfig } from '@asyncfl/config';
 import { loadDataSplit } from '@asyncfl/data';
-import {
-  createModel,
-  evaluate,
-  initBackend,
-  readWeightsRecord,
-  setWeights,
-} from '@asyncfl/model';
+import { createModel, evaluate, initBackend, readWeightsRecord, setWeights } from '@asyncfl/model';
 import { jobUpdateFilter } from '@asyncfl/protocol';
 import { LocalNatsServer, UPDATE_STREAM, connectNats, provisionAssets } from '@asyncfl/transport';
 import type { SyncReport } from '../sync-fedavg';

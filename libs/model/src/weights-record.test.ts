@@ -1,5 +1,12 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -150,7 +157,10 @@ describe('readWeightsRecord', () => {
     const path = join(dir, 'short-header.bin');
     const length = Buffer.alloc(4);
     length.writeUInt32LE(1000, 0);
-    writeFileSync(path, Buffer.concat([Buffer.from('AFLWREC1', 'latin1'), length, Buffer.from('{}')]));
+    writeFileSync(
+      path,
+      Buffer.concat([Buffer.from('AFLWREC1', 'latin1'), length, Buffer.from('{}')])
+    );
 
     assert.throws(
       () => readWeightsRecord(path),
