@@ -3,10 +3,11 @@
 // updates and averages them. A round closes when every live worker has answered, or when the
 // missing ones are later than twice the median answer time of those that did, as deployed
 // synchronous systems do with a round timeout. Late answers are discarded. The coordinator
-// evaluates each round's average while the workers train on it, and stops at the target.
+// evaluates each round's average while the workers train on it, and stops at the target. With
+// --target 0 it evaluates nothing until the end of the run, which stops after --budget-s seconds.
 //
 //   tsx bench/sync-fedavg.ts coordinator --nats URL --job J --world 8 --target 0.9 --report F
-//       [--record-weights FILE]
+//       [--budget-s S] [--record-weights FILE]
 //   tsx bench/sync-fedavg.ts worker --nats URL --job J --rank R --world 8 [worker flags]
 //
 // Workers take the real worker's flags (model, data, partition, training, including
@@ -41,11 +42,12 @@ import { partitionerOptions } from '../services/worker/src/worker';
 import { trainLocalSteps, warmUpTraining } from '../services/worker/src/local-steps';
 import { federatedAverage, roundClosesAt } from './sync-round';
 
-/** Evaluation of the global model after one round. */
+/** One round and the evaluation of its average. */
 export interface SyncRoundRecord {
   readonly round: number;
-  readonly top1: number;
-  readonly loss: number;
+  /** Held-out top-1 accuracy and loss of the round's average; null when it was not evaluated. */
+  readonly top1: number | null;
+  readonly loss: number | null;
   /** Seconds from the first update the coordinator received to the round's average. */
   readonly elapsedS: number;
   readonly answered: number;
@@ -59,7 +61,10 @@ export interface SyncReport {
   readonly stopReason: 'target_accuracy' | 'time_budget';
   readonly world: number;
   readonly targetAccuracy: number;
-  /** Seconds from the first update received to the first evaluation at or above the target. */
+  /**
+   * Seconds from the first update received to the average of the first round evaluated at or
+   * above the target; null when no round reached it or with --target 0.
+   */
   readonly timeToTargetS: number | null;
   /** Epoch milliseconds at which the first update arrived. */
   readonly firstUpdateAt: number;
@@ -189,6 +194,7 @@ async function runCoordinator(args: string[]): Promise<number> {
   }
   helloSub.unsubscribe();
 
+  // Version r of the record is the average of round r, which round r + 1 sends to the workers.
   const recorder =
     values['record-weights'] !== undefined
       ? new WeightsRecorder(values['record-weights'], spec)
@@ -196,16 +202,11 @@ async function runCoordinator(args: string[]): Promise<number> {
   const history: SyncRoundRecord[] = [];
   let timeToTargetS: number | null = null;
   let stopReason: SyncReport['stopReason'] = 'time_budget';
-  // The last averaged round, evaluated while the workers train on its weights, so that the
-  // evaluation does not hold up the next round.
-  let unevaluated: Omit<SyncRoundRecord, 'top1' | 'loss'> | undefined;
-  const evaluateRound = (closed: Omit<SyncRoundRecord, 'top1' | 'loss'>): boolean => {
+  // Evaluates the model, which holds the last round's average, into that round's record.
+  const evaluateLastRound = (): number => {
     const result = evaluate(model, test.images, test.labels, { batchSize: 500 });
-    history.push({ ...closed, top1: result.top1, loss: result.loss });
-    if (result.top1 < target) return false;
-    timeToTargetS = closed.elapsedS;
-    stopReason = 'target_accuracy';
-    return true;
+    history[history.length - 1] = { ...history.at(-1)!, top1: result.top1, loss: result.loss };
+    return result.top1;
   };
   for (round = 1; ; round++) {
     answers = new Map();
@@ -219,8 +220,16 @@ async function runCoordinator(args: string[]): Promise<number> {
       stateScalars: {},
     });
     nc.publish(names.round, snapshot);
+    // nats.js sends a publish once the event loop runs again, so flush before the synchronous
+    // evaluation below, which would otherwise hold the round back.
+    await nc.flush();
     if (round === 1) recorder?.append(0, roundStartedAt, weights);
-    if (unevaluated !== undefined && evaluateRound(unevaluated)) break;
+    // The previous round's average is evaluated while the workers train on it.
+    if (target > 0 && history.length > 0 && evaluateLastRound() >= target) {
+      timeToTargetS = history.at(-1)!.elapsedS;
+      stopReason = 'target_accuracy';
+      break;
+    }
     // Wait for every live worker, or until the missing ones are past the round timeout.
     for (;;) {
       const latencies = [...answers.values()].map((a) => a.latencyMs);
@@ -238,18 +247,19 @@ async function runCoordinator(args: string[]): Promise<number> {
     setWeights(model, weights);
     const averagedAt = Date.now();
     recorder?.append(round, averagedAt, weights);
-    unevaluated = {
+    history.push({
       round,
+      top1: null,
+      loss: null,
       elapsedS: (averagedAt - firstUpdateAt) / 1000,
       answered: roundAnswers.length,
       dropped: world - left.size - roundAnswers.length,
       roundS: (averagedAt - roundStartedAt) / 1000,
-    };
-    if (averagedAt - firstUpdateAt >= budgetMs) {
-      evaluateRound(unevaluated);
-      break;
-    }
+    });
+    if (averagedAt - firstUpdateAt >= budgetMs) break;
   }
+  // The last round's average, evaluated after the run for the report.
+  if (history.at(-1)?.top1 === null) evaluateLastRound();
   recorder?.close();
   nc.publish(names.done, new Uint8Array(0));
   await nc.flush();

@@ -13,7 +13,14 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { loadWorkerConfig } from '@asyncfl/config';
 import { loadDataSplit } from '@asyncfl/data';
-import { createModel, evaluate, initBackend, readWeightsRecord, setWeights } from '@asyncfl/model';
+import {
+  createModel,
+  evaluate,
+  initBackend,
+  modelSpec,
+  readWeightsRecord,
+  setWeights,
+} from '@asyncfl/model';
 import { jobUpdateFilter } from '@asyncfl/protocol';
 import { LocalNatsServer, UPDATE_STREAM, connectNats, provisionAssets } from '@asyncfl/transport';
 import type { SyncReport } from '../sync-fedavg';
@@ -48,16 +55,27 @@ export interface CurvePoint {
 /**
  * Evaluates every version in a weights record on the held-out digits and returns top-1 accuracy
  * against seconds since `startMs`, for versions made from `startMs` to `startMs + untilS`.
+ *
+ * @throws Error when the record is cut short, does not end at `lastVersion`, or contains tensors
+ *   other than the workload's model.
  */
 export async function evaluateRecord(
   path: string,
   workload: Workload,
   startMs: number,
-  untilS: number
+  untilS: number,
+  lastVersion: number
 ): Promise<CurvePoint[]> {
   const config = loadWorkerConfig({ args: workerFlags(workload, 0), env: {} });
   await initBackend(config.backend);
   const { test } = loadDataSplit(config.data);
+  const record = readWeightsRecord(path);
+  const recordedLast = record.versions.at(-1)?.version;
+  if (record.truncatedBytes > 0 || recordedLast !== lastVersion) {
+    throw new Error(
+      `the weights record ${path} ends at version ${recordedLast ?? 'none'} with ${record.truncatedBytes} bytes cut short, but the run ended at version ${lastVersion}; see the run's logs`
+    );
+  }
   const model = createModel(config.model.name, {
     hidden: [...config.model.hidden],
     seed: config.model.seed,
@@ -65,7 +83,15 @@ export async function evaluateRecord(
   });
   const curve: CurvePoint[] = [];
   try {
-    for (const { timeMs, weights } of readWeightsRecord(path).versions) {
+    const describeTensors = (tensors: readonly { name: string; shape: readonly number[] }[]) =>
+      JSON.stringify(tensors.map((t) => [t.name, [...t.shape]]));
+    const expected = describeTensors(modelSpec(model));
+    if (describeTensors(record.tensors) !== expected) {
+      throw new Error(
+        `the weights record ${path} contains tensors ${describeTensors(record.tensors)}, not those of the workload's model ${expected}`
+      );
+    }
+    for (const { timeMs, weights } of record.versions) {
       // The initial model may be recorded before the first update; it counts as time 0.
       const s = Math.max(0, (timeMs - startMs) / 1000);
       if (s > untilS) break;
@@ -85,7 +111,11 @@ export interface RunResult {
   /** Seconds from the first update to the first version at or above the target; null if never. */
   readonly timeToTargetS: number | null;
   readonly curve: readonly CurvePoint[];
-  /** Updates published by workers, and their mean size on the wire (message payload only). */
+  /**
+   * Update messages of the run and their mean payload size. Asynchronous runs count what the
+   * stream stored, including updates sent after the time limit and excluding retries that the
+   * stream dropped as duplicates. The baseline counts what its coordinator received.
+   */
   readonly updatesPublished: number;
   readonly meanUpdateBytes: number;
   /** Versions (FedAsync, FedBuff) or rounds (baseline) made. */
@@ -285,7 +315,13 @@ export async function runAsync(options: AsyncRunOptions): Promise<RunResult> {
       Promise.all(processes.map((p) => p.exited)),
       new Promise((resolve) => setTimeout(resolve, 20_000)),
     ]);
-    const curve = await evaluateRecord(recordPath, workload, wire.firstAt, options.stopAfterS);
+    const curve = await evaluateRecord(
+      recordPath,
+      workload,
+      wire.firstAt,
+      options.stopAfterS,
+      report.versions
+    );
     const sent = await countStreamUpdates(nc, job);
     return {
       system: options.label ?? options.rule,
@@ -308,9 +344,9 @@ export async function runAsync(options: AsyncRunOptions): Promise<RunResult> {
 /** Settings of a run of the synchronous baseline. */
 export interface SyncRunOptions {
   readonly workload: Workload;
-  /** Top-1 accuracy at which the coordinator stops, by its own evaluations during the run. */
+  /** Top-1 accuracy whose time is reported. */
   readonly target: number;
-  /** Seconds after the first update at which the run stops at the latest. */
+  /** Seconds after the first update at which the run stops. */
   readonly stopAfterS: number;
   readonly logDir: string;
 }
@@ -339,8 +375,9 @@ export async function runSync(options: SyncRunOptions): Promise<RunResult> {
         job,
         '--world',
         String(workload.world),
+        // Nothing evaluates during the run, as in the asynchronous runs, so it runs to its limit.
         '--target',
-        String(options.target),
+        '0',
         '--budget-s',
         String(options.stopAfterS),
         '--model-seed',
@@ -372,7 +409,14 @@ export async function runSync(options: SyncRunOptions): Promise<RunResult> {
       Promise.all(processes.map((p) => p.exited)),
       new Promise((resolve) => setTimeout(resolve, 20_000)),
     ]);
-    const curve = await evaluateRecord(recordPath, workload, wire.firstAt, options.stopAfterS);
+    if (wire.firstAt === 0) throw new Error(`no update of job '${job}' was seen on the wire`);
+    const curve = await evaluateRecord(
+      recordPath,
+      workload,
+      wire.firstAt,
+      options.stopAfterS,
+      report.rounds
+    );
     return {
       system: 'sync-fedavg',
       seed: workload.seed,

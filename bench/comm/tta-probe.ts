@@ -4,8 +4,8 @@
 //   tsx bench/comm/tta-probe.ts sync|fedasync|fedbuff [--seed N] [--slow-step-delay-ms MS]
 //       [--stop-after-s S] [--worker-args "FLAGS"] [-- AGGREGATOR FLAGS]
 //
-// An asynchronous run stops S seconds (default 8) after its first update, and the baseline at
-// 90% or after 60 s.
+// A run stops S seconds after its first update: by default 8 for an asynchronous run and 12 for
+// the baseline.
 // FedBuff runs with `--buffer-size 3 --snapshot-every 1` unless the aggregator flags set a buffer
 // size. Prints the seconds to 90% held-out top-1, the updates sent and the versions made.
 import { join } from 'node:path';
@@ -18,7 +18,7 @@ const { values, positionals } = parseArgs({
     // Three times a step of about 8 ms, as bench/comm/main.ts sets from its calibration.
     'slow-step-delay-ms': { type: 'string', default: '25' },
     'worker-args': { type: 'string', default: '' },
-    'stop-after-s': { type: 'string', default: '8' },
+    'stop-after-s': { type: 'string' },
   },
   allowPositionals: true,
   strict: true,
@@ -31,6 +31,11 @@ if (system !== 'sync' && system !== 'fedasync' && system !== 'fedbuff') {
   process.exit(2);
 }
 
+const stopAfterS = Number(values['stop-after-s'] ?? (system === 'sync' ? 12 : 8));
+if (!(stopAfterS > 0)) {
+  console.error(`invalid --stop-after-s '${values['stop-after-s']}': expected seconds > 0`);
+  process.exit(2);
+}
 const seed = Number(values.seed);
 const workload = {
   world: 8,
@@ -45,7 +50,7 @@ const workload = {
 const common = {
   workload,
   target: 0.9,
-  stopAfterS: 60,
+  stopAfterS,
   logDir: join('runs/probe', `${system}-${seed}`),
 };
 
@@ -58,7 +63,6 @@ if (system === 'sync') {
     : ['--buffer-size', '3', '--snapshot-every', '1'];
   result = await runAsync({
     ...common,
-    stopAfterS: Number(values['stop-after-s']),
     rule: system,
     workerArgs: values['worker-args']!.split(' ').filter(Boolean),
     aggregatorArgs:

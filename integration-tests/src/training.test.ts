@@ -127,8 +127,8 @@ describe('asynchronous training on MNIST digits', () => {
     });
     assert.equal(replayed, result.updatesApplied);
 
-    // The weights record holds every version from the first consumed one to the final one, and
-    // its last entry is the final snapshot's model.
+    // The weights record contains every version from the initial model (version 0) to the final
+    // one, and its last entry is the final snapshot's model.
     const record = readWeightsRecord(join(dir, 'versions.bin'));
     assert.equal(record.truncatedBytes, 0);
     const recordedVersions = record.versions.map((v) => v.version);

@@ -117,7 +117,7 @@ test('aggregator rejects ack wait shorter than the snapshot interval', () => {
   assert.match(problems[0]!, /must exceed 'snapshot.intervalMs'/);
 });
 
-test('aggregator evaluation every 0 needs no target', () => {
+test('eval-every 0 rejects a target', () => {
   const config = loadAggregatorConfig({
     args: ['--eval-every', '0', '--record-weights', '/tmp/versions.bin'],
     env: {},

@@ -173,7 +173,7 @@ export function loadAggregatorConfig(sources: ConfigSources = {}): AggregatorCon
   requirePositive(problems, raw.snapshot.every, "'snapshot.every' (--snapshot-every)");
   if (raw.evaluation.every === 0 && raw.stop.targetAccuracy > 0) {
     problems.push(
-      `'stop.targetAccuracy' (--target-accuracy) is ${raw.stop.targetAccuracy}, but 'evaluation.every' (--eval-every) is 0, so no evaluation could reach it: set --eval-every to 1 or more`
+      `'stop.targetAccuracy' (--target-accuracy) is ${raw.stop.targetAccuracy}, but 'evaluation.every' (--eval-every) is 0, so no evaluation could reach it: set --eval-every to 1 or more, or --target-accuracy to 0`
     );
   }
   if (raw.stop.targetAccuracy > 1) {

@@ -318,7 +318,7 @@ export function aggregatorSchema() {
         arg: 'eval-every',
       },
       recordWeights: {
-        doc: 'File to write every new version of the model to, with the time it was made, for evaluating the run afterwards (read it with readWeightsRecord); empty disables. The file is replaced at start',
+        doc: 'File that receives every new version of the model with the time it was made, for evaluating the run afterwards with readWeightsRecord of @asyncfl/model. The file is replaced at start, and an empty value disables recording',
         format: String,
         default: '',
         env: 'FL_RECORD_WEIGHTS',

@@ -168,17 +168,29 @@ describe('readWeightsRecord', () => {
     );
   });
 
-  test('rejects a header without tensors', () => {
-    const path = join(dir, 'bad-header.bin');
-    const header = Buffer.from(JSON.stringify({ tensors: [{ name: 'a', shape: [-1] }] }));
-    const length = Buffer.alloc(4);
-    length.writeUInt32LE(header.length, 0);
-    writeFileSync(path, Buffer.concat([Buffer.from('AFLWREC1', 'latin1'), length, header]));
-    appendFileSync(path, Buffer.alloc(12));
+  const headerCases: { name: string; header: string }[] = [
+    {
+      name: 'negative dimension',
+      header: JSON.stringify({ tensors: [{ name: 'a', shape: [-1] }] }),
+    },
+    { name: 'no tensor list', header: JSON.stringify({ layers: [] }) },
+    { name: 'tensor without a name', header: JSON.stringify({ tensors: [{ shape: [2] }] }) },
+    { name: 'invalid JSON', header: '{"tensors": [' },
+  ];
+  for (const { name, header } of headerCases) {
+    test(`rejects a header with ${name}`, () => {
+      const path = join(dir, `bad-header-${name.replaceAll(' ', '-')}.bin`);
+      const bytes = Buffer.from(header, 'utf8');
+      const length = Buffer.alloc(4);
+      length.writeUInt32LE(bytes.length, 0);
+      writeFileSync(path, Buffer.concat([Buffer.from('AFLWREC1', 'latin1'), length, bytes]));
+      appendFileSync(path, Buffer.alloc(12));
 
-    assert.throws(
-      () => readWeightsRecord(path),
-      (err: unknown) => err instanceof ModelLoadError && /list of tensors/.test(err.message)
-    );
-  });
+      assert.throws(
+        () => readWeightsRecord(path),
+        (err: unknown) =>
+          err instanceof ModelLoadError && /list of tensors|not valid JSON/.test(err.message)
+      );
+    });
+  }
 });

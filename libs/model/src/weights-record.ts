@@ -1,4 +1,5 @@
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { endianness } from 'node:os';
 import type { ModelSpec, TensorMap } from '@asyncfl/protocol';
 import { shapeSize } from '@asyncfl/protocol';
 import { ModelLoadError, ShapeMismatchError, WeightMissingError } from './errors';
@@ -7,6 +8,8 @@ import { ModelLoadError, ShapeMismatchError, WeightMissingError } from './errors
 //   MAGIC (8 bytes), uint32 header length, UTF-8 JSON header {tensors: [{name, shape}]}
 //   then one record per version: uint32 version, float64 epoch milliseconds, and the float32
 //   values of every tensor in header order.
+// The float32 values are copied in the machine's byte order, so the recorder and the reader
+// reject big-endian machines instead of writing or reading the values byte-swapped.
 const MAGIC = Buffer.from('AFLWREC1', 'latin1');
 const RECORD_PREFIX_BYTES = 12;
 
@@ -46,6 +49,7 @@ export class WeightsRecorder {
     readonly path: string,
     spec: ModelSpec
   ) {
+    assertLittleEndian();
     this.tensors = spec.map((t) => ({ name: t.name, size: shapeSize(t.shape) }));
     const valueBytes = this.tensors.reduce((sum, t) => sum + 4 * t.size, 0);
     this.record = Buffer.alloc(RECORD_PREFIX_BYTES + valueBytes);
@@ -96,6 +100,12 @@ export class WeightsRecorder {
   }
 }
 
+function assertLittleEndian(): void {
+  if (endianness() !== 'LE') {
+    throw new Error('weights records are little-endian, and this machine is big-endian');
+  }
+}
+
 function writeAll(fd: number, bytes: Uint8Array): void {
   let written = 0;
   while (written < bytes.byteLength) {
@@ -110,6 +120,7 @@ function writeAll(fd: number, bytes: Uint8Array): void {
  * @throws ModelLoadError when the file is not a weights record or its header is malformed.
  */
 export function readWeightsRecord(path: string): WeightsRecordContents {
+  assertLittleEndian();
   const file = readFileSync(path);
   if (file.length < MAGIC.length + 4 || !file.subarray(0, MAGIC.length).equals(MAGIC)) {
     throw new ModelLoadError(path, `not a weights record: it does not start with '${MAGIC}'`);

@@ -138,7 +138,10 @@ export class Aggregator {
   private lastSnapshotAt = Date.now();
   private readonly retained: string[] = [];
   private metrics: EvaluationMetrics | null = null;
-  /** Writer of `evaluation.recordWeights`; undefined when the option is empty or a write failed. */
+  /**
+   * Writer of `evaluation.recordWeights`, or undefined when the option is empty or a write
+   * failed.
+   */
   private recorder: WeightsRecorder | undefined;
   private lastEvaluatedVersion = -1;
 
@@ -707,7 +710,7 @@ export class Aggregator {
     } catch (err) {
       this.log.error(
         { err, path: this.recorder.path, version: this.rule.version },
-        'writing the weights record failed; recording stops and training goes on'
+        'writing the weights record failed, so recording stops while training goes on'
       );
       this.closeRecorder();
     }
