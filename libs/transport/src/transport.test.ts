@@ -250,6 +250,9 @@ describe('transport against a real nats-server', () => {
     const { snapshots } = await provisionAssets(nc);
     const bytes = new Uint8Array(3_000_000).map((_, i) => i & 0xff);
     const digest = await putSnapshot(snapshots, 'jobG/v1', bytes);
+    // Chunks as large as the server's max_payload, not the object store's 128 KiB default.
+    const maxPayload = nc.info!.max_payload;
+    assert.equal((await snapshots.info('jobG/v1'))?.chunks, Math.ceil(bytes.length / maxPayload));
     const good = { ...manifest('jobG', 1), sha256: digest };
     assert.equal((await getSnapshot(snapshots, good)).length, bytes.length);
     await assert.rejects(getSnapshot(snapshots, { ...good, sha256: '00' }), SnapshotError);
