@@ -125,7 +125,10 @@ function ttaSection(
           '  the aggregator once all 8 have claimed their ranks, so that they begin training together',
           '  on its first snapshot, as the baseline begins its first round once all 8 said hello.',
         ]
-      : ['Systems, settings and clock as in the previous scenario.']),
+      : [
+          'Systems, settings and clock as in the previous scenario, except that the baseline stops',
+          `${settings.baselineStopAfterS} s after its first update.`,
+        ]),
     '',
     `| system | ${seeds.map((s) => `seed ${s} (s)`).join(' | ')} | median (s) | speed-up over sync-fedavg |`,
     `| --- | ${seeds.map(() => '---:').join(' | ')} | ---: | ---: |`,
