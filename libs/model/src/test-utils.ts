@@ -1,5 +1,6 @@
 // Helpers shared by this library's tests. Not exported from the package.
 import * as tf from '@tensorflow/tfjs';
+import type { ModelSpec, TensorMap } from '@asyncfl/protocol';
 import { shapeSize } from '@asyncfl/protocol';
 import { modelSpec, setWeights } from './weights';
 
@@ -13,6 +14,20 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** Returns values uniform in [-1, 1) for every tensor of `spec`, the same for the same seed. */
+export function randomWeights(spec: ModelSpec, seed: number): TensorMap {
+  const random = seededRandom(seed);
+  const weights: TensorMap = new Map();
+  for (const tensor of spec) {
+    const size = tensor.shape.reduce((product, dim) => product * dim, 1);
+    weights.set(
+      tensor.name,
+      Float32Array.from({ length: size }, () => random() * 2 - 1)
+    );
+  }
+  return weights;
 }
 
 /**

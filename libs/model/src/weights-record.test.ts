@@ -10,9 +10,9 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import type { ModelSpec, TensorMap } from '@asyncfl/protocol';
+import type { ModelSpec } from '@asyncfl/protocol';
 import { ModelLoadError, ShapeMismatchError, WeightMissingError } from './errors';
-import { seededRandom } from './test-utils';
+import { randomWeights } from './test-utils';
 import { readWeightsRecord, WeightsRecorder } from './weights-record';
 
 const dir = mkdtempSync(join(tmpdir(), 'asyncfl-weights-record-'));
@@ -25,21 +25,11 @@ const SPEC: ModelSpec = [
   { name: 'out/bias', shape: [1], dtype: 'float32', trainable: true },
 ];
 
-function randomWeights(seed: number): TensorMap {
-  const random = seededRandom(seed);
-  return new Map(
-    SPEC.map((t) => [
-      t.name,
-      Float32Array.from({ length: t.shape.reduce((a, b) => a * b, 1) }, () => random() * 2 - 1),
-    ])
-  );
-}
-
 describe('WeightsRecorder', () => {
   test('round-trips versions, times and values', () => {
     const path = join(dir, 'round-trip.bin');
     const recorder = new WeightsRecorder(path, SPEC);
-    const written = [1, 2, 3].map((seed) => randomWeights(seed));
+    const written = [1, 2, 3].map((seed) => randomWeights(SPEC, seed));
     written.forEach((weights, i) => recorder.append(10 + i, 1_796_000_000_123.5 + i, weights));
     recorder.close();
 
@@ -68,7 +58,7 @@ describe('WeightsRecorder', () => {
   test('copies values, so later changes do not alter a record', () => {
     const path = join(dir, 'copy.bin');
     const recorder = new WeightsRecorder(path, SPEC);
-    const weights = randomWeights(4);
+    const weights = randomWeights(SPEC, 4);
     const before = Float32Array.from(weights.get('dense1/bias')!);
     recorder.append(1, 0, weights);
     weights.get('dense1/bias')!.fill(7);
@@ -80,7 +70,7 @@ describe('WeightsRecorder', () => {
   test('reads values from a subarray view', () => {
     const path = join(dir, 'view.bin');
     const recorder = new WeightsRecorder(path, SPEC);
-    const weights = randomWeights(5);
+    const weights = randomWeights(SPEC, 5);
     const backing = new Float32Array(16);
     backing.set(weights.get('dense1/bias')!, 3);
     weights.set('dense1/bias', backing.subarray(3, 8));
@@ -95,7 +85,7 @@ describe('WeightsRecorder', () => {
 
   test('rejects a missing tensor', () => {
     const recorder = new WeightsRecorder(join(dir, 'missing.bin'), SPEC);
-    const weights = randomWeights(6);
+    const weights = randomWeights(SPEC, 6);
     weights.delete('out/bias');
 
     assert.throws(() => recorder.append(1, 0, weights), WeightMissingError);
@@ -104,7 +94,7 @@ describe('WeightsRecorder', () => {
 
   test('rejects values of the wrong length', () => {
     const recorder = new WeightsRecorder(join(dir, 'length.bin'), SPEC);
-    const weights = randomWeights(7);
+    const weights = randomWeights(SPEC, 7);
     weights.set('dense1/bias', new Float32Array(4));
 
     assert.throws(
@@ -119,7 +109,7 @@ describe('WeightsRecorder', () => {
     const recorder = new WeightsRecorder(path, SPEC);
     recorder.close();
 
-    assert.throws(() => recorder.append(1, 0, randomWeights(8)), /closed/);
+    assert.throws(() => recorder.append(1, 0, randomWeights(SPEC, 8)), /closed/);
   });
 });
 
@@ -127,8 +117,8 @@ describe('readWeightsRecord', () => {
   test('leaves out a record cut short', () => {
     const path = join(dir, 'cut.bin');
     const recorder = new WeightsRecorder(path, SPEC);
-    recorder.append(1, 0, randomWeights(9));
-    recorder.append(2, 0, randomWeights(10));
+    recorder.append(1, 0, randomWeights(SPEC, 9));
+    recorder.append(2, 0, randomWeights(SPEC, 10));
     recorder.close();
     const size = readFileSync(path).length;
     truncateSync(path, size - 9);

@@ -1,29 +1,15 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import type { ModelSpec, TensorMap } from '@asyncfl/protocol';
 import { initBackend } from './backend';
 import { ShapeMismatchError, WeightMissingError, WeightUnknownError } from './errors';
 import { createModel } from './models';
-import { seededRandom } from './test-utils';
+import { randomWeights } from './test-utils';
 import { architectureHash, getWeights, modelSpec, setWeights } from './weights';
 
 before(async () => {
   await initBackend('wasm');
 });
-
-function randomWeights(spec: ModelSpec, seed: number): TensorMap {
-  const random = seededRandom(seed);
-  const weights: TensorMap = new Map();
-  for (const tensor of spec) {
-    const size = tensor.shape.reduce((product, dim) => product * dim, 1);
-    weights.set(
-      tensor.name,
-      Float32Array.from({ length: size }, () => random() * 2 - 1)
-    );
-  }
-  return weights;
-}
 
 function bytesOf(values: Float32Array | undefined): Buffer {
   assert.ok(values);
