@@ -2,7 +2,7 @@
 // against. A coordinator sends the global weights to every worker each round, waits for their
 // updates and averages them. A round closes when every live worker has answered, or when the
 // missing ones are later than twice the median answer time of those that did, as deployed
-// synchronous systems do with a round timeout. Late answers are discarded. The coordinator
+// synchronous systems do with a round timeout. Late updates are discarded. The coordinator
 // evaluates each round's average while the workers train on it, and stops at the target. With
 // --target 0 it evaluates nothing until the end of the run, which stops after --budget-s seconds.
 //
@@ -45,7 +45,7 @@ import { federatedAverage, roundClosesAt } from './sync-round';
 /** One round and the evaluation of its average. */
 export interface SyncRoundRecord {
   readonly round: number;
-  /** Held-out top-1 accuracy and loss of the round's average; null when it was not evaluated. */
+  /** Held-out top-1 accuracy and loss of the round's average, or null when it was not evaluated. */
   readonly top1: number | null;
   readonly loss: number | null;
   /** Seconds from the first update the coordinator received to the round's average. */
@@ -63,7 +63,7 @@ export interface SyncReport {
   readonly targetAccuracy: number;
   /**
    * Seconds from the first update received to the average of the first round evaluated at or
-   * above the target; null when no round reached it or with --target 0.
+   * above the target. Null when no round reached it, and always with --target 0.
    */
   readonly timeToTargetS: number | null;
   /** Epoch milliseconds at which the first update arrived. */
@@ -202,7 +202,7 @@ async function runCoordinator(args: string[]): Promise<number> {
   const history: SyncRoundRecord[] = [];
   let timeToTargetS: number | null = null;
   let stopReason: SyncReport['stopReason'] = 'time_budget';
-  // Evaluates the model, which holds the last round's average, into that round's record.
+  // Evaluates the model, which contains the last round's average, into that round's record.
   const evaluateLastRound = (): number => {
     const result = evaluate(model, test.images, test.labels, { batchSize: 500 });
     history[history.length - 1] = { ...history.at(-1)!, top1: result.top1, loss: result.loss };

@@ -73,7 +73,7 @@ export async function evaluateRecord(
   const recordedLast = record.versions.at(-1)?.version;
   if (record.truncatedBytes > 0 || recordedLast !== lastVersion) {
     throw new Error(
-      `the weights record ${path} ends at version ${recordedLast ?? 'none'} with ${record.truncatedBytes} bytes cut short, but the run ended at version ${lastVersion}; see the run's logs`
+      `the weights record ${path} ends at version ${recordedLast ?? 'none'} with ${record.truncatedBytes} bytes cut short, but the run ended at version ${lastVersion}. See the run's logs.`
     );
   }
   const model = createModel(config.model.name, {
@@ -92,7 +92,7 @@ export async function evaluateRecord(
       );
     }
     for (const { timeMs, weights } of record.versions) {
-      // The initial model may be recorded before the first update; it counts as time 0.
+      // The initial model may be recorded before the first update, and it counts as time 0.
       const s = Math.max(0, (timeMs - startMs) / 1000);
       if (s > untilS) break;
       setWeights(model, weights);
@@ -108,7 +108,7 @@ export async function evaluateRecord(
 export interface RunResult {
   readonly system: string;
   readonly seed: number;
-  /** Seconds from the first update to the first version at or above the target; null if never. */
+  /** Seconds from the first update to the first version at or above the target, or null. */
   readonly timeToTargetS: number | null;
   readonly curve: readonly CurvePoint[];
   /**
@@ -133,7 +133,7 @@ export interface RunResult {
 export interface AsyncRunOptions {
   readonly rule: 'fedasync' | 'fedbuff';
   readonly workload: Workload;
-  /** Top-1 accuracy whose time is reported; 0 reports none. */
+  /** Top-1 accuracy whose time is reported, or 0 to report none. */
   readonly target: number;
   /** Seconds after the first update at which the run stops. */
   readonly stopAfterS: number;
@@ -211,7 +211,9 @@ async function countStreamUpdates(
   while (messages < total) {
     const msg = await consumer.next({ expires: 5_000 });
     if (msg === null) {
-      throw new Error(`read ${messages} of the ${total} update messages of job '${job}'`);
+      throw new Error(
+        `timed out after reading ${messages} of the ${total} update messages of job '${job}'`
+      );
     }
     messages += 1;
     bytes += msg.data.length;

@@ -125,6 +125,7 @@ export function readWeightsRecord(path: string): WeightsRecordContents {
   if (file.length < MAGIC.length + 4 || !file.subarray(0, MAGIC.length).equals(MAGIC)) {
     throw new ModelLoadError(path, `not a weights record: it does not start with '${MAGIC}'`);
   }
+
   const headerLength = file.readUInt32LE(MAGIC.length);
   const headerEnd = MAGIC.length + 4 + headerLength;
   if (headerEnd > file.length) {
@@ -133,8 +134,10 @@ export function readWeightsRecord(path: string): WeightsRecordContents {
       `the header claims ${headerLength} bytes but only ${file.length - MAGIC.length - 4} follow`
     );
   }
+
   const tensors = parseHeader(path, file.subarray(MAGIC.length + 4, headerEnd));
   const recordBytes = RECORD_PREFIX_BYTES + tensors.reduce((s, t) => s + 4 * shapeSize(t.shape), 0);
+
   const versions: RecordedVersion[] = [];
   let offset = headerEnd;
   while (offset + recordBytes <= file.length) {

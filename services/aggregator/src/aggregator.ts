@@ -702,7 +702,7 @@ export class Aggregator {
       await this.writeSnapshot(false);
   }
 
-  /** Appends the current version to the weights record; a failed write ends the recording. */
+  /** Appends the current version to the weights record. A failed write ends the recording. */
   private recordVersion(): void {
     if (this.recorder === undefined) return;
     try {
